@@ -1,0 +1,28 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test-artifacts/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: {
+      globals: { console: 'readonly', process: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setImmediate: 'readonly', globalThis: 'readonly' },
+    },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-explicit-any': 'error',
+      'no-restricted-syntax': [
+        'error',
+        { selector: "CallExpression[callee.object.name=/^(it|test|describe)$/][callee.property.name=/^(only|skip|todo)$/]", message: 'Focused, skipped or todo tests must not be committed.' },
+      ],
+    },
+  },
+  {
+    // The engine knows nothing of networking: see DESIGN.md.
+    files: ['src/pool/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['node:net', 'node:tls', 'node:http', 'node:https', 'node:http2', 'net', 'tls', 'http', 'https', 'http2', 'undici', '@nestjs/*', '../transport/*', '../http/*', '../nest/*', '../app/*'] }],
+    },
+  },
+);

@@ -1,0 +1,1059 @@
+import { Subject, type Observable, type Subscription } from 'rxjs';
+import { createActor, fromCallback, type AnyActorRef } from 'xstate';
+import { AddressBucket } from './address-bucket.js';
+import { AddressResolver, type AddressInput } from './address.js';
+import { CleanupLoop } from './cleanup-loop.js';
+import { connectionMachine, type ConnectionMachineEvent, type ConnectionState } from './connection.machine.js';
+import { parseDuration, type Duration } from './duration.js';
+import {
+  AcquireAbortedError,
+  AcquireTimeoutError,
+  ConnectTimeoutError,
+  ConnectorResultError,
+  InvalidOptionError,
+  PoolClosedError,
+} from './errors.js';
+import type { CleanupTick, CloseReason, PoolEvent } from './events.js';
+import { HeldTooLongWatch } from './held-too-long-watch.js';
+import { LeaseHolder, LeaseSlot, PoolLease, type Lease, type LeaseOwner } from './lease.js';
+import { LinkedList } from './linked-list.js';
+import { resolvePoolOptions, type ConnectionPoolOptions, type ResolvedPoolOptions } from './options.js';
+import { PooledConnection, type ConnectionView } from './pooled-connection.js';
+import type { Connector, Transport } from './transport.js';
+import { unrefTimerScheduler } from './unref-scheduler.js';
+import { Waiter } from './waiter.js';
+
+/** One connection as `connections()` reports it. */
+export interface ConnectionInfo {
+  readonly id: string;
+  /** The redacted address. */
+  readonly address: string;
+  /** What the connection's actor says now. */
+  readonly state: ConnectionState;
+  readonly allocations: number;
+  readonly allocationLimit: number;
+  readonly noNewExchanges: boolean;
+  /** When the connect began (scheduler ms). */
+  readonly createdAt: number;
+  /** When it last became idle, or null while connecting or in use. */
+  readonly idleAt: number | null;
+}
+
+/** A snapshot of the pool, as its connection actors say it is. */
+export interface PoolStats {
+  readonly state: 'open' | 'closing' | 'closed';
+  /** Every connection, connecting ones included. */
+  readonly connections: number;
+  readonly connecting: number;
+  readonly idle: number;
+  readonly inUse: number;
+  /** Leases held now. */
+  readonly leases: number;
+  /** Acquirers waiting for a slot. */
+  readonly waiters: number;
+  /** Addresses with a connection or a waiter. */
+  readonly addresses: number;
+  readonly cleanup: {
+    readonly lastTickAt: number | null;
+    readonly lastDelay: number | null;
+    /** When the next tick is due, or null while the loop is stopped (nothing to clean). */
+    readonly nextTickAt: number | null;
+  };
+  /** Counts since the pool was made. */
+  readonly totals: {
+    readonly connects: number;
+    readonly connectFailures: number;
+    readonly acquired: number;
+    readonly reused: number;
+    readonly released: number;
+    readonly closed: number;
+    readonly leaked: number;
+    readonly acquireTimeouts: number;
+  };
+}
+
+/** Options of one `acquire()`. */
+export interface AcquireOptions {
+  /** Aborting it rejects the acquire (`ERR_ACQUIRE_ABORTED`), while waiting or connecting. */
+  readonly signal?: AbortSignal;
+}
+
+/** Options of `close()`. */
+export interface CloseOptions {
+  /** How long to wait for leases before closing them anyway; defaults to the pool's `drainTimeout`. */
+  readonly timeout?: Duration;
+}
+
+/** If a cleanup pass throws, the loop tries again after this long. */
+const CLEANUP_RETRY_MS = 1_000;
+const ACQUIRE_EVENT: ConnectionMachineEvent = { type: 'ACQUIRE' };
+const RELEASE_EVENT: ConnectionMachineEvent = { type: 'RELEASE' };
+
+/**
+ * An OkHttp-style connection pool: connections are reused per address, kept alive for
+ * `keepAlive` while idle (at most `maxIdleConnections` of them), and cleaned up by one
+ * RxJS stream whose every tick waits what the previous `cleanup(now)` returned.
+ *
+ * @example
+ * ```ts
+ * const pool = new ConnectionPool({ connector, maxIdleConnections: 10, keepAlive: '30s' });
+ * pool.events$.subscribe((event) => console.log(event.type, event.address));
+ * {
+ *   using lease = await pool.acquire('https://api.example.com');
+ *   // ... use lease.transport
+ * }
+ * await pool.close();
+ * ```
+ */
+export class ConnectionPool {
+  readonly #options: ResolvedPoolOptions;
+  readonly #connector: Connector;
+  readonly #resolver = new AddressResolver();
+  readonly #buckets = new Map<string, AddressBucket>();
+  readonly #connections = new Map<string, PooledConnection>();
+  /** Every idle connection, in the order it became idle: the head is idle longest. */
+  readonly #idle = new LinkedList<PooledConnection>();
+  /** Every waiter, in arrival order (each is also in its address's queue). */
+  readonly #waiters = new LinkedList<Waiter>();
+  readonly #events = new Subject<PoolEvent>();
+  readonly #loop: CleanupLoop;
+  /** Connection actors are its children, so they share one actor system (and inspector). */
+  readonly #actorRoot: AnyActorRef;
+  readonly #registry: FinalizationRegistry<LeaseSlot>;
+  readonly #heldTooLong: HeldTooLongWatch | null;
+  /** Connections whose actor lags behind their allocations, synced before any read. */
+  readonly #dirty: PooledConnection[] = [];
+  /** Connections by what their actor says (evicted ones have left the pool). */
+  readonly #actorStates = { connecting: 0, idle: 0, inUse: 0 };
+  readonly #eagerActors: boolean;
+  readonly #owner: LeaseOwner;
+  #nextId = 1;
+  #leases = 0;
+  #state: 'open' | 'closing' | 'closed' = 'open';
+  #closed: Promise<void> | null = null;
+  #finishClose: (() => void) | null = null;
+  #drainTimer: Subscription | null = null;
+  #forcedOnClose = 0;
+  #serving = false;
+  #serveAgain = false;
+  readonly #totals = {
+    connects: 0,
+    connectFailures: 0,
+    acquired: 0,
+    reused: 0,
+    released: 0,
+    closed: 0,
+    leaked: 0,
+    acquireTimeouts: 0,
+  };
+
+  /**
+   * @throws InvalidOptionError (`ERR_INVALID_OPTION`) naming the option and the value.
+   */
+  constructor(options: ConnectionPoolOptions = {}) {
+    this.#options = resolvePoolOptions(options, unrefTimerScheduler);
+    if (this.#options.connector === undefined) {
+      throw new InvalidOptionError(
+        'connector',
+        undefined,
+        'a Connector; the engine (reactive-connection-pool/pool) has no default, use the package entry point for TCP/TLS',
+      );
+    }
+    this.#connector = this.#options.connector;
+    this.#eagerActors = this.#options.inspect !== undefined;
+    const root = createActor(fromCallback(() => undefined), this.#options.inspect ? { inspect: this.#options.inspect } : {});
+    root.start();
+    this.#actorRoot = root;
+    this.#loop = new CleanupLoop(this.#options.scheduler, (now) => this.#tick(now));
+    this.#registry = new FinalizationRegistry((slot) => this.#onLeaseCollected(slot));
+    this.#heldTooLong =
+      this.#options.leakDetectionThresholdMs === undefined
+        ? null
+        : new HeldTooLongWatch(this.#options.scheduler, this.#options.leakDetectionThresholdMs, (slot, now) =>
+            this.#onHeldTooLong(slot, now),
+          );
+    const pool = this;
+    this.#owner = {
+      releaseLease: (_lease, holder) => pool.#releaseLease(holder),
+      markNoNewExchanges: (connection) => pool.#markNoNewExchanges(connection, 'no-new-exchanges'),
+      viewOf: (connection) => pool.#viewOf(connection),
+    };
+  }
+
+  /** Every event, synchronously and in the order things happen. Completes when the pool has closed. */
+  get events$(): Observable<PoolEvent> {
+    return this.#events.asObservable();
+  }
+
+  /** Every tick of the cleanup stream, with the delay it returned. */
+  get cleanupTicks$(): Observable<CleanupTick> {
+    return this.#loop.ticks$;
+  }
+
+  /** The options in force, durations in milliseconds. */
+  get options(): ResolvedPoolOptions {
+    return this.#options;
+  }
+
+  /**
+   * Leases a connection to `address`: a pooled one if one fits (same address key, not
+   * marked noNewExchanges, healthy, below its allocation limit; the most recently idle
+   * first), else a new one from the connector. Under the connection limits, acquirers wait
+   * in arrival order, up to `acquireTimeout`.
+   *
+   * @param address - a URL (`http:`, `https:`, `tcp:`, `tls:`) or `{ host, port, tls? }`.
+   * @throws (rejects) `ERR_POOL_CLOSED`, `ERR_INVALID_ADDRESS`, `ERR_ACQUIRE_TIMEOUT`,
+   * `ERR_ACQUIRE_ABORTED`, `ERR_CONNECT_TIMEOUT`, or the connector's own error.
+   */
+  acquire(address: AddressInput, options?: AcquireOptions): Promise<Lease> {
+    if (this.#state !== 'open') return Promise.reject(new PoolClosedError());
+    let bucket: AddressBucket;
+    try {
+      bucket = this.#bucketFor(address);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const signal = options?.signal;
+    if (signal !== undefined) {
+      if (!(signal instanceof AbortSignal)) {
+        return Promise.reject(new InvalidOptionError('signal', signal, 'an AbortSignal'));
+      }
+      if (signal.aborted) return Promise.reject(new AcquireAbortedError(String(bucket.address), signal.reason));
+    }
+    const now = this.#options.scheduler.now();
+    if (bucket.waiters.size === 0) {
+      const connection = this.#takeReusable(bucket);
+      if (connection !== null) return Promise.resolve(this.#lend(connection, true, now));
+    }
+    return new Promise<Lease>((resolve, reject) => this.#admit(new Waiter(bucket, now, signal, resolve, reject)));
+  }
+
+  /**
+   * One pass of OkHttp's cleanup: evicts the connection idle longest if it has been idle
+   * at least `keepAlive`, or if idle connections exceed `maxIdleConnections`, and returns 0.
+   * Otherwise returns the ms until the next one expires, `keepAlive` if all are in use, or
+   * -1 if the pool holds no open connection. O(1): the idle list is kept in idle order.
+   */
+  cleanup(now: number): number {
+    const oldest = this.#idle.head?.value;
+    if (oldest !== undefined) {
+      const idleFor = now - oldest.idleAt;
+      const keepAlive = this.#options.keepAliveMs;
+      if (idleFor >= keepAlive) {
+        this.#close(oldest, 'keep-alive-expired');
+        return 0;
+      }
+      if (this.#idle.size > this.#options.maxIdleConnections) {
+        this.#close(oldest, 'idle-limit');
+        return 0;
+      }
+      return keepAlive - idleFor;
+    }
+    return this.#openCount() > 0 ? this.#options.keepAliveMs : -1;
+  }
+
+  /** Connections in the pool, connecting ones included. */
+  connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /** Idle connections, as their actors say. */
+  idleConnectionCount(): number {
+    this.#flushActors();
+    return this.#actorStates.idle;
+  }
+
+  /** Closes every idle connection (reason `evict-all`) and returns how many. */
+  evictAll(): number {
+    let evicted = 0;
+    while (this.#idle.head) {
+      this.#close(this.#idle.head.value, 'evict-all');
+      evicted++;
+    }
+    return evicted;
+  }
+
+  /**
+   * Evicts one connection (reason `evicted`): at once if idle; if leased, it takes no new
+   * lease and closes when its last lease is released. Returns false for an unknown id.
+   */
+  evict(connectionId: string): boolean {
+    const connection = this.#connections.get(connectionId);
+    if (connection === undefined || connection.phase === 'evicted') return false;
+    if (connection.isIdle) this.#close(connection, 'evicted');
+    else this.#markNoNewExchanges(connection, 'evicted');
+    return true;
+  }
+
+  /** Every connection now, as its actor says. */
+  connections(): ConnectionInfo[] {
+    this.#flushActors();
+    const infos: ConnectionInfo[] = [];
+    for (const connection of this.#connections.values()) {
+      infos.push({
+        id: connection.id,
+        address: String(connection.address),
+        state: connection.actor.getSnapshot().value as ConnectionState,
+        allocations: connection.allocations,
+        allocationLimit: connection.allocationLimit,
+        noNewExchanges: connection.noNewExchanges,
+        createdAt: connection.createdAt,
+        idleAt: connection.isIdle ? connection.idleAt : null,
+      });
+    }
+    return infos;
+  }
+
+  /** Counts by state, waiters, the cleanup stream's last tick and totals. */
+  stats(): PoolStats {
+    this.#flushActors();
+    const lastTick = this.#loop.lastTick;
+    return {
+      state: this.#state,
+      connections: this.#connections.size,
+      connecting: this.#actorStates.connecting,
+      idle: this.#actorStates.idle,
+      inUse: this.#actorStates.inUse,
+      leases: this.#leases,
+      waiters: this.#waiters.size,
+      addresses: this.#buckets.size,
+      cleanup: {
+        lastTickAt: lastTick?.at ?? null,
+        lastDelay: lastTick?.delay ?? null,
+        nextTickAt: this.#loop.nextTickAt ?? null,
+      },
+      totals: { ...this.#totals },
+    };
+  }
+
+  /**
+   * Tells the pool that a transport's `allocationLimit` went up (an HTTP/2 peer raised
+   * MAX_CONCURRENT_STREAMS), so that waiters for its address can share it now.
+   */
+  notifyCapacityChanged(connectionId: string): void {
+    const connection = this.#connections.get(connectionId);
+    if (connection === undefined || connection.phase !== 'open' || connection.noNewExchanges) return;
+    if (connection.allocations > 0) this.#shareWithWaiters(connection);
+  }
+
+  /**
+   * Closes the pool: new acquires fail with `ERR_POOL_CLOSED`, waiters are rejected, idle
+   * connections and connects in flight are closed, leases are waited for up to the drain
+   * timeout and then closed anyway, and the cleanup stream stops. Resolves when nothing is
+   * left open. Calling it again returns the same promise.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    if (this.#closed !== null) return this.#closed;
+    let drainMs: number;
+    try {
+      drainMs = options.timeout === undefined ? this.#options.drainTimeoutMs : parseDuration('timeout', options.timeout, true);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.#state = 'closing';
+    this.#closed = new Promise<void>((resolve) => {
+      this.#finishClose = resolve;
+    });
+    const now = this.#options.scheduler.now();
+    if (this.#events.observed) this.#emit({ type: 'pool-closing', at: now, leases: this.#leases });
+    while (this.#waiters.head) {
+      const waiter = this.#waiters.head.value;
+      this.#dequeue(waiter);
+      this.#settleWaiter(waiter, new PoolClosedError('it closed while this acquire was waiting'));
+    }
+    for (const connection of [...this.#connections.values()]) {
+      if (connection.phase === 'connecting') connection.connectAbort?.abort(new PoolClosedError('it closed during this connect'));
+      else if (connection.allocations === 0) this.#close(connection, 'pool-closed', false);
+    }
+    if (this.#connections.size > 0 && drainMs !== Infinity) {
+      this.#drainTimer = this.#options.scheduler.schedule(() => this.#forceClose(), drainMs);
+    }
+    this.#checkDrained();
+    return this.#closed;
+  }
+
+  /** `await using pool = new ConnectionPool(...)` closes it at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  // ---- acquiring -------------------------------------------------------------------------
+
+  #bucketFor(input: AddressInput): AddressBucket {
+    const address = this.#resolver.resolve(input);
+    let bucket = this.#buckets.get(address.key);
+    if (bucket === undefined) {
+      bucket = new AddressBucket(address);
+      this.#buckets.set(address.key, bucket);
+    }
+    return bucket;
+  }
+
+  /** A pooled connection of `bucket` that can take a lease now, or null. Evicts unhealthy ones it meets. */
+  #takeReusable(bucket: AddressBucket): PooledConnection | null {
+    for (let node = bucket.idle.tail; node !== null; node = bucket.idle.tail) {
+      const connection = node.value;
+      if (this.#isHealthy(connection)) return connection;
+      this.#close(connection, 'unhealthy');
+    }
+    while (bucket.multiplexed.size > 0) {
+      let best: PooledConnection | null = null;
+      for (const connection of bucket.multiplexed) {
+        if (connection.allocations < connection.allocationLimit && (best === null || connection.allocations < best.allocations)) {
+          best = connection;
+        }
+      }
+      if (best === null) return null;
+      if (this.#isHealthy(best)) return best;
+      this.#close(best, 'unhealthy');
+    }
+    return null;
+  }
+
+  #isHealthy(connection: PooledConnection): boolean {
+    const transport = connection.transport;
+    if (transport === null || transport.isHealthy === undefined) return true;
+    try {
+      return transport.isHealthy() !== false;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Hands a lease on `connection` out. The caller checked that it can take one. */
+  #lend(connection: PooledConnection, reused: boolean, startedAt: number): Lease {
+    if (connection.isIdle) {
+      this.#idle.remove(connection.idleNode);
+      connection.bucket.idle.remove(connection.bucketIdleNode);
+    }
+    connection.allocations++;
+    this.#leases++;
+    if (connection.allocationLimit > 1) connection.bucket.multiplexed.add(connection);
+    this.#touchActor(connection);
+    const holder = connection.freeHolders.pop() ?? this.#newHolder(connection);
+    const slot = holder.slot;
+    const now = this.#options.scheduler.now();
+    slot.live = true;
+    slot.acquiredAt = now;
+    if (this.#options.captureAcquireStacks) slot.stack = captureStack();
+    this.#heldTooLong?.add(slot);
+    this.#totals.acquired++;
+    if (reused) this.#totals.reused++;
+    if (this.#events.observed) {
+      this.#emit({
+        type: 'connection-acquired',
+        at: now,
+        connectionId: connection.id,
+        address: String(connection.address),
+        reused,
+        allocations: connection.allocations,
+        waitedMs: now - startedAt,
+      });
+    }
+    return new PoolLease(this.#owner, connection, holder);
+  }
+
+  #newHolder(connection: PooledConnection): LeaseHolder {
+    const slot = new LeaseSlot(connection);
+    const holder = new LeaseHolder(slot);
+    this.#registry.register(holder, slot, slot);
+    return holder;
+  }
+
+  /** An acquirer that found nothing to reuse: connect now, make room, or wait in line. */
+  #admit(waiter: Waiter): void {
+    const bucket = waiter.bucket;
+    if (bucket.waiters.size === 0 && (this.#canOpen(bucket) || this.#makeRoomFor(bucket))) {
+      this.#connect(waiter);
+      return;
+    }
+    this.#enqueue(waiter);
+  }
+
+  #canOpen(bucket: AddressBucket): boolean {
+    return bucket.count < this.#options.maxConnectionsPerAddress && this.#connections.size < this.#options.maxConnections;
+  }
+
+  /**
+   * When only the total cap stops `bucket` and it has no connection of its own to wait
+   * for, closes the connection idle longest (of another address) to make room.
+   */
+  #makeRoomFor(bucket: AddressBucket): boolean {
+    if (bucket.count !== 0 || bucket.count >= this.#options.maxConnectionsPerAddress) return false;
+    const victim = this.#idle.head?.value;
+    if (victim === undefined) return false;
+    this.#close(victim, 'capacity', false);
+    return this.#canOpen(bucket);
+  }
+
+  #enqueue(waiter: Waiter): void {
+    waiter.bucket.waiters.push(waiter.bucketNode);
+    this.#waiters.push(waiter.poolNode);
+    const timeoutMs = this.#options.acquireTimeoutMs;
+    if (timeoutMs !== Infinity) {
+      waiter.timer = this.#options.scheduler.schedule(() => this.#timeOut(waiter), timeoutMs);
+    }
+    const signal = waiter.signal;
+    if (signal !== undefined) {
+      const onAbort = (): void => {
+        if (waiter.settled) return;
+        this.#dequeue(waiter);
+        this.#settleWaiter(waiter, new AcquireAbortedError(String(waiter.bucket.address), signal.reason));
+        this.#forgetBucketIfEmpty(waiter.bucket);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      waiter.detachSignal = () => signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  #dequeue(waiter: Waiter): void {
+    waiter.bucket.waiters.remove(waiter.bucketNode);
+    this.#waiters.remove(waiter.poolNode);
+  }
+
+  #settleWaiter(waiter: Waiter, error: Error): void {
+    if (waiter.settled) return;
+    waiter.settled = true;
+    waiter.disarm();
+    waiter.reject(error);
+  }
+
+  #timeOut(waiter: Waiter): void {
+    if (waiter.settled) return;
+    waiter.timer = null;
+    this.#dequeue(waiter);
+    this.#totals.acquireTimeouts++;
+    const bucket = waiter.bucket;
+    const perAddress = this.#options.maxConnectionsPerAddress;
+    const detail =
+      bucket.count >= perAddress
+        ? `all ${bucket.count} connections allowed by maxConnectionsPerAddress are in use`
+        : `the pool holds maxConnections=${this.#options.maxConnections} connections, all in use`;
+    this.#settleWaiter(waiter, new AcquireTimeoutError(String(bucket.address), this.#options.acquireTimeoutMs, detail));
+    this.#forgetBucketIfEmpty(bucket);
+  }
+
+  /** Gives `connection` (which can take a lease) to the first waiter of its address. */
+  #handOver(waiter: Waiter, connection: PooledConnection): void {
+    this.#dequeue(waiter);
+    waiter.settled = true;
+    waiter.disarm();
+    waiter.resolve(this.#lend(connection, true, waiter.startedAt));
+  }
+
+  /** Multiplexed connections take more leases: serve this address's waiters while it can. */
+  #shareWithWaiters(connection: PooledConnection): void {
+    const waiters = connection.bucket.waiters;
+    while (waiters.head !== null && connection.allocations < connection.allocationLimit && !connection.noNewExchanges) {
+      this.#handOver(waiters.head.value, connection);
+    }
+  }
+
+  /**
+   * Serves waiters after a slot was freed or a connection became idle: the first waiter of
+   * each address, in arrival order, reuses, connects, or takes the room of an idle
+   * connection of another address when it has nothing of its own to wait for.
+   */
+  #serveWaiters(): void {
+    if (this.#serving) {
+      this.#serveAgain = true;
+      return;
+    }
+    this.#serving = true;
+    try {
+      do {
+        this.#serveAgain = false;
+        for (let node = this.#waiters.head; node !== null && this.#state === 'open'; ) {
+          const waiter = node.value;
+          const next = node.next;
+          const bucket = waiter.bucket;
+          if (bucket.waiters.head !== waiter.bucketNode) {
+            node = next;
+            continue;
+          }
+          const reusable = this.#takeReusable(bucket);
+          if (reusable !== null) {
+            this.#handOver(waiter, reusable);
+            this.#shareWithWaiters(reusable);
+            node = this.#waiters.head;
+            continue;
+          }
+          if (this.#canOpen(bucket) || this.#makeRoomFor(bucket)) {
+            this.#dequeue(waiter);
+            this.#connect(waiter);
+            node = this.#waiters.head;
+            continue;
+          }
+          node = next;
+        }
+      } while (this.#serveAgain);
+    } finally {
+      this.#serving = false;
+    }
+  }
+
+  // ---- connecting ------------------------------------------------------------------------
+
+  #connect(waiter: Waiter): void {
+    const bucket = waiter.bucket;
+    const scheduler = this.#options.scheduler;
+    const id = `c${this.#nextId++}`;
+    const actor = createActor(connectionMachine, {
+      parent: this.#actorRoot,
+      input: { id, onCloseError: this.#onCloseError },
+    });
+    actor.start();
+    const connection = new PooledConnection(id, bucket, scheduler.now(), actor);
+    bucket.count++;
+    this.#connections.set(id, connection);
+    this.#actorStates.connecting++;
+    this.#totals.connects++;
+    if (this.#events.observed) {
+      this.#emit({ type: 'connect-start', at: connection.createdAt, connectionId: id, address: String(bucket.address) });
+    }
+
+    // The acquire timeout covers waiting for a slot; from here the connect timeout applies.
+    waiter.disarm();
+    const abort = new AbortController();
+    connection.connectAbort = abort;
+    const fail = (error: Error): void => this.#failConnect(connection, waiter, error);
+    abort.signal.addEventListener('abort', () => fail(toError(abort.signal.reason)), { once: true });
+    let timeout: Subscription | null = null;
+    if (this.#options.connectTimeoutMs !== Infinity) {
+      timeout = scheduler.schedule(
+        () => abort.abort(new ConnectTimeoutError(String(bucket.address), this.#options.connectTimeoutMs)),
+        this.#options.connectTimeoutMs,
+      );
+    }
+    const signal = waiter.signal;
+    if (signal !== undefined) {
+      const onAbort = (): void => abort.abort(new AcquireAbortedError(String(bucket.address), signal.reason));
+      signal.addEventListener('abort', onAbort, { once: true });
+      waiter.detachSignal = () => signal.removeEventListener('abort', onAbort);
+    }
+    const settle = (): void => {
+      timeout?.unsubscribe();
+      waiter.detachSignal?.();
+      waiter.detachSignal = null;
+    };
+
+    let attempt: Promise<Transport>;
+    try {
+      attempt = Promise.resolve(this.#connector.connect(bucket.address, { signal: abort.signal }));
+    } catch (error) {
+      attempt = Promise.reject(error);
+    }
+    attempt.then(
+      (transport) => {
+        settle();
+        this.#onConnected(connection, waiter, transport);
+      },
+      (error: unknown) => {
+        settle();
+        fail(toError(error));
+      },
+    );
+  }
+
+  #onConnected(connection: PooledConnection, waiter: Waiter, transport: Transport): void {
+    if (connection.phase !== 'connecting') {
+      // The connect was given up (timeout, abort, pool closed) but the connector finished
+      // anyway: this transport never joined the pool, so close it here.
+      closeQuietly(transport);
+      return;
+    }
+    if (typeof transport !== 'object' || transport === null || typeof transport.close !== 'function') {
+      this.#failConnect(connection, waiter, new ConnectorResultError(String(connection.address), transport));
+      return;
+    }
+    const now = this.#options.scheduler.now();
+    connection.connectAbort = null;
+    connection.transport = transport;
+    connection.phase = 'open';
+    connection.connectedAt = now;
+    connection.actor.send({ type: 'CONNECTED', transport });
+    this.#actorStates.connecting--;
+    this.#actorStates.idle++;
+    connection.actorState = 'idle';
+    if (typeof transport.on === 'function') {
+      const onClose = (): void => this.#onPeerClosed(connection);
+      connection.closeListener = onClose;
+      transport.on('close', onClose);
+    }
+    if (this.#events.observed) {
+      this.#emit({
+        type: 'connect-end',
+        at: now,
+        connectionId: connection.id,
+        address: String(connection.address),
+        durationMs: now - connection.createdAt,
+      });
+    }
+    waiter.settled = true;
+    waiter.resolve(this.#lend(connection, false, waiter.startedAt));
+    // OkHttp's put(): a new connection (re)starts the cleanup loop.
+    if (this.#loop.isStopped) this.#loop.wake();
+    if (connection.allocationLimit > 1) this.#shareWithWaiters(connection);
+  }
+
+  #failConnect(connection: PooledConnection, waiter: Waiter, error: Error): void {
+    if (connection.phase !== 'connecting') return;
+    connection.phase = 'evicted';
+    const abort = connection.connectAbort;
+    connection.connectAbort = null;
+    // Tell the connector to stop, if it is still at it (a no-op when it failed by itself).
+    if (abort !== null && !abort.signal.aborted) abort.abort(error);
+    connection.actor.send({ type: 'CONNECT_FAILED', error });
+    connection.actorState = 'evicted';
+    this.#actorStates.connecting--;
+    this.#connections.delete(connection.id);
+    connection.bucket.count--;
+    this.#totals.connectFailures++;
+    if (this.#events.observed) {
+      const now = this.#options.scheduler.now();
+      this.#emit({
+        type: 'connect-failed',
+        at: now,
+        connectionId: connection.id,
+        address: String(connection.address),
+        error,
+        durationMs: now - connection.createdAt,
+      });
+    }
+    this.#settleWaiter(waiter, error);
+    this.#afterSlotFreed(connection);
+  }
+
+  // ---- releasing -------------------------------------------------------------------------
+
+  #releaseLease(holder: LeaseHolder): void {
+    const slot = holder.slot;
+    if (!slot.live) return;
+    slot.live = false;
+    slot.stack = undefined;
+    this.#heldTooLong?.remove(slot);
+    const connection = slot.connection;
+    if (connection.phase !== 'open') return; // closed under the lease: nothing to give back
+    connection.freeHolders.push(holder);
+    connection.allocations--;
+    this.#leases--;
+    this.#totals.released++;
+    if (this.#events.observed) {
+      const now = this.#options.scheduler.now();
+      this.#emit({
+        type: 'connection-released',
+        at: now,
+        connectionId: connection.id,
+        address: String(connection.address),
+        allocations: connection.allocations,
+        heldMs: now - slot.acquiredAt,
+      });
+    }
+    this.#afterRelease(connection);
+  }
+
+  #afterRelease(connection: PooledConnection): void {
+    if (this.#state !== 'open') {
+      if (connection.allocations === 0) this.#close(connection, 'pool-closed');
+      return;
+    }
+    if (connection.noNewExchanges) {
+      if (connection.allocations === 0) this.#close(connection, connection.drainReason);
+      else this.#touchActor(connection);
+      return;
+    }
+    const bucket = connection.bucket;
+    if (bucket.waiters.size > 0) {
+      if (!this.#isHealthy(connection)) {
+        this.#markNoNewExchanges(connection, 'unhealthy');
+        return;
+      }
+      this.#shareWithWaiters(connection);
+    }
+    if (connection.allocations > 0) {
+      this.#touchActor(connection);
+      return;
+    }
+    bucket.multiplexed.delete(connection);
+    if (this.#options.maxIdleConnections === 0) {
+      this.#close(connection, 'idle-limit');
+      return;
+    }
+    const now = this.#options.scheduler.now();
+    connection.idleAt = now;
+    this.#idle.push(connection.idleNode);
+    bucket.idle.push(connection.bucketIdleNode);
+    this.#touchActor(connection);
+    // Another address may be waiting for room that only this idle connection can give.
+    if (this.#waiters.size > 0) this.#serveWaiters();
+    // Restart the loop if it stopped, and run it now if the idle limit is exceeded.
+    const due = this.#loop.nextTickAt;
+    if (due === undefined || this.#idle.size > this.#options.maxIdleConnections || now + this.#options.keepAliveMs < due) {
+      this.#loop.wake();
+    }
+  }
+
+  #markNoNewExchanges(connection: PooledConnection, reason: CloseReason): void {
+    if (connection.phase === 'evicted') return;
+    if (!connection.noNewExchanges) {
+      connection.noNewExchanges = true;
+      connection.drainReason = reason;
+      connection.bucket.multiplexed.delete(connection);
+      if (this.#events.observed) {
+        this.#emit({
+          type: 'no-new-exchanges',
+          at: this.#options.scheduler.now(),
+          connectionId: connection.id,
+          address: String(connection.address),
+        });
+      }
+    }
+    if (connection.phase === 'open' && connection.allocations === 0) this.#close(connection, connection.drainReason);
+  }
+
+  // ---- closing ---------------------------------------------------------------------------
+
+  /**
+   * Takes an open connection out of the pool and has its actor close the transport (once:
+   * `evicted` is final). Frees its slot for waiters unless `serveWaiters` is false.
+   */
+  #close(connection: PooledConnection, reason: CloseReason, serveWaiters = true): void {
+    if (connection.phase !== 'open') return;
+    connection.phase = 'evicted';
+    if (connection.isIdle) {
+      this.#idle.remove(connection.idleNode);
+      connection.bucket.idle.remove(connection.bucketIdleNode);
+    }
+    connection.bucket.multiplexed.delete(connection);
+    this.#leases -= connection.allocations;
+    this.#connections.delete(connection.id);
+    connection.bucket.count--;
+    this.#actorStates[connection.actorState as 'idle' | 'inUse']--;
+    connection.actorState = 'evicted';
+    const transport = connection.transport;
+    if (transport !== null && connection.closeListener !== null) {
+      try {
+        transport.off?.('close', connection.closeListener);
+      } catch {
+        // A transport that cannot remove a listener is still closed below.
+      }
+      connection.closeListener = null;
+    }
+    for (const holder of connection.freeHolders) this.#registry.unregister(holder.slot);
+    connection.freeHolders.length = 0;
+    this.#closeError = null;
+    connection.actor.send({ type: 'EVICT', reason });
+    const closeError = this.#closeError as Error | null;
+    this.#closeError = null;
+    this.#totals.closed++;
+    if (this.#events.observed) {
+      this.#emit({
+        type: 'connection-closed',
+        at: this.#options.scheduler.now(),
+        connectionId: connection.id,
+        address: String(connection.address),
+        reason,
+        ...(closeError ? { error: closeError } : {}),
+      });
+    }
+    if (serveWaiters) this.#afterSlotFreed(connection);
+    else this.#forgetBucketIfEmpty(connection.bucket);
+  }
+
+  #afterSlotFreed(connection: PooledConnection): void {
+    if (this.#state !== 'open') {
+      this.#checkDrained();
+      return;
+    }
+    if (this.#waiters.size > 0) this.#serveWaiters();
+    this.#forgetBucketIfEmpty(connection.bucket);
+  }
+
+  #forgetBucketIfEmpty(bucket: AddressBucket): void {
+    if (bucket.isEmpty && this.#buckets.get(bucket.address.key) === bucket) this.#buckets.delete(bucket.address.key);
+  }
+
+  #onPeerClosed(connection: PooledConnection): void {
+    if (connection.phase === 'open') this.#close(connection, 'peer-closed');
+  }
+
+  /** Set by a connection actor while it closes its transport, if close() threw. */
+  #closeError: Error | null = null;
+
+  readonly #onCloseError = (_connectionId: string, error: unknown): void => {
+    this.#closeError = toError(error);
+  };
+
+  #forceClose(): void {
+    this.#drainTimer = null;
+    for (const connection of [...this.#connections.values()]) {
+      if (connection.phase === 'open') {
+        this.#forcedOnClose++;
+        this.#close(connection, 'pool-closed', false);
+      }
+    }
+    this.#checkDrained();
+  }
+
+  #checkDrained(): void {
+    if (this.#state !== 'closing' || this.#connections.size > 0) return;
+    this.#state = 'closed';
+    this.#drainTimer?.unsubscribe();
+    this.#drainTimer = null;
+    this.#loop.dispose();
+    this.#heldTooLong?.dispose();
+    this.#flushActors();
+    if (this.#events.observed) {
+      this.#emit({ type: 'pool-closed', at: this.#options.scheduler.now(), forced: this.#forcedOnClose });
+    }
+    this.#events.complete();
+    this.#actorRoot.stop();
+    this.#buckets.clear();
+    this.#finishClose?.();
+  }
+
+  // ---- leaks -----------------------------------------------------------------------------
+
+  #onLeaseCollected(slot: LeaseSlot): void {
+    if (!slot.live) return;
+    slot.live = false;
+    this.#heldTooLong?.remove(slot);
+    const connection = slot.connection;
+    if (connection.phase !== 'open') return;
+    connection.allocations--;
+    this.#leases--;
+    this.#totals.leaked++;
+    if (this.#events.observed) {
+      const stack = slot.stack ?? STACK_HINT;
+      this.#emit({
+        type: 'connection-leaked',
+        at: this.#options.scheduler.now(),
+        connectionId: connection.id,
+        address: String(connection.address),
+        acquiredAt: slot.acquiredAt,
+        stack,
+        message:
+          `A lease of connection ${connection.id} to ${String(connection.address)} was garbage-collected without release(). ` +
+          'The connection is closed and will not be reused. Release every lease (try/finally, or `using lease = await pool.acquire(...)`); ' +
+          'for an HTTP response, read or discard its body to the end. ' +
+          (slot.stack ? `It was acquired at:\n${slot.stack}` : STACK_HINT),
+      });
+    }
+    slot.stack = undefined;
+    this.#markNoNewExchanges(connection, 'leaked');
+  }
+
+  #onHeldTooLong(slot: LeaseSlot, now: number): void {
+    const connection = slot.connection;
+    if (!slot.live || connection.phase !== 'open' || !this.#events.observed) return;
+    const heldMs = now - slot.acquiredAt;
+    this.#emit({
+      type: 'lease-held-too-long',
+      at: now,
+      connectionId: connection.id,
+      address: String(connection.address),
+      acquiredAt: slot.acquiredAt,
+      heldMs,
+      stack: slot.stack ?? STACK_HINT,
+      message:
+        `A lease of connection ${connection.id} to ${String(connection.address)} has been held for ${heldMs} ms, ` +
+        `longer than leakDetectionThreshold (${this.#options.leakDetectionThresholdMs} ms). It may have been forgotten: ` +
+        'release it when done; for an HTTP response, read or discard its body. ' +
+        (slot.stack ? `It was acquired at:\n${slot.stack}` : STACK_HINT),
+    });
+  }
+
+  // ---- actors, events, the loop ----------------------------------------------------------
+
+  /** Records that `connection`'s actor must change; does it now only if someone watches transitions. */
+  #touchActor(connection: PooledConnection): void {
+    if (this.#eagerActors) {
+      this.#syncActor(connection);
+    } else if (!connection.dirty) {
+      connection.dirty = true;
+      this.#dirty.push(connection);
+    }
+  }
+
+  #syncActor(connection: PooledConnection): void {
+    const desired = connection.desiredState;
+    const current = connection.actorState;
+    if (desired === current || (desired !== 'idle' && desired !== 'inUse')) return;
+    connection.actor.send(desired === 'inUse' ? ACQUIRE_EVENT : RELEASE_EVENT);
+    this.#actorStates[current as 'idle' | 'inUse']--;
+    this.#actorStates[desired]++;
+    connection.actorState = desired;
+  }
+
+  /** Brings every lagging actor up to date; called before anything reads the actors. */
+  #flushActors(): void {
+    const dirty = this.#dirty;
+    if (dirty.length === 0) return;
+    for (const connection of dirty) {
+      connection.dirty = false;
+      if (connection.phase === 'open') this.#syncActor(connection);
+    }
+    dirty.length = 0;
+  }
+
+  #viewOf(connection: PooledConnection): ConnectionView {
+    if (connection.view === null) {
+      const pool = this;
+      connection.view = {
+        id: connection.id,
+        get state(): ConnectionState {
+          if (connection.dirty) pool.#flushActors();
+          return connection.actor.getSnapshot().value as ConnectionState;
+        },
+      };
+    }
+    return connection.view;
+  }
+
+  #openCount(): number {
+    return this.#connections.size - this.#actorStates.connecting;
+  }
+
+  #tick(now: number): CleanupTick {
+    if (this.#state === 'closed') return { at: now, delay: -1, evicted: 0 };
+    let evicted = 0;
+    let delay: number;
+    try {
+      // 0 means "again at once": loop here rather than through a timer.
+      for (;;) {
+        delay = this.cleanup(now);
+        if (delay !== 0) break;
+        evicted++;
+      }
+    } catch (error) {
+      delay = CLEANUP_RETRY_MS;
+      if (this.#events.observed) this.#emit({ type: 'cleanup-failed', at: now, error: toError(error) });
+    }
+    return { at: now, delay, evicted };
+  }
+
+  #emit(event: PoolEvent): void {
+    this.#events.next(event);
+  }
+}
+
+const STACK_HINT =
+  'Where it was acquired is not known: create the pool with { captureAcquireStacks: true } to record a stack trace with every acquire.';
+
+function captureStack(): string {
+  const stack = new Error('acquired here').stack ?? '';
+  // Drop the first lines (the Error itself and the pool's own frames).
+  return stack.split('\n').slice(3).join('\n');
+}
+
+function toError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}
+
+function closeQuietly(transport: Transport): void {
+  try {
+    transport?.close?.();
+  } catch {
+    // Nothing more can be done with a transport that will not close.
+  }
+}

@@ -1,0 +1,129 @@
+/** Why a connection left the pool. */
+export type CloseReason =
+  | 'keep-alive-expired'
+  | 'idle-limit'
+  | 'evict-all'
+  | 'evicted'
+  | 'capacity'
+  | 'unhealthy'
+  | 'peer-closed'
+  | 'leaked'
+  | 'no-new-exchanges'
+  | 'pool-closed'
+  | 'error';
+
+interface EventBase {
+  /** When it happened, in the pool scheduler's milliseconds. */
+  readonly at: number;
+}
+
+interface ConnectionEventBase extends EventBase {
+  readonly connectionId: string;
+  /** The connection's address, redacted: never a secret. */
+  readonly address: string;
+}
+
+/** A connect attempt began. */
+export interface ConnectStartEvent extends ConnectionEventBase {
+  readonly type: 'connect-start';
+}
+/** A connect attempt produced a connection, now in the pool. */
+export interface ConnectEndEvent extends ConnectionEventBase {
+  readonly type: 'connect-end';
+  /** How long the connect took (ms). */
+  readonly durationMs: number;
+}
+/** A connect attempt failed; the connection was never pooled. */
+export interface ConnectFailedEvent extends ConnectionEventBase {
+  readonly type: 'connect-failed';
+  readonly error: Error;
+  readonly durationMs: number;
+}
+/** A lease was handed out. */
+export interface ConnectionAcquiredEvent extends ConnectionEventBase {
+  readonly type: 'connection-acquired';
+  /** `false` for the acquirer whose connect made the connection. */
+  readonly reused: boolean;
+  /** Leases now sharing the connection. */
+  readonly allocations: number;
+  /** How long the acquirer waited (ms), connect included. */
+  readonly waitedMs: number;
+}
+/** A lease was released. */
+export interface ConnectionReleasedEvent extends ConnectionEventBase {
+  readonly type: 'connection-released';
+  readonly allocations: number;
+  /** How long the lease was held (ms). */
+  readonly heldMs: number;
+}
+/** The connection was marked so that it takes no new leases. */
+export interface NoNewExchangesEvent extends ConnectionEventBase {
+  readonly type: 'no-new-exchanges';
+}
+/** The connection left the pool and its transport was closed. */
+export interface ConnectionClosedEvent extends ConnectionEventBase {
+  readonly type: 'connection-closed';
+  readonly reason: CloseReason;
+  /** Set when the transport's close() threw (it is out of the pool all the same). */
+  readonly error?: Error;
+}
+/** A lease was garbage-collected without being released. */
+export interface ConnectionLeakedEvent extends ConnectionEventBase {
+  readonly type: 'connection-leaked';
+  readonly acquiredAt: number;
+  /** Where the lease was acquired, when `captureAcquireStacks` is on; otherwise a hint to turn it on. */
+  readonly stack: string;
+  readonly message: string;
+}
+/** A lease has been held longer than `leakDetectionThreshold` (it is not taken back). */
+export interface LeaseHeldTooLongEvent extends ConnectionEventBase {
+  readonly type: 'lease-held-too-long';
+  readonly acquiredAt: number;
+  readonly heldMs: number;
+  readonly stack: string;
+  readonly message: string;
+}
+/** A cleanup pass threw; the loop goes on. */
+export interface CleanupFailedEvent extends EventBase {
+  readonly type: 'cleanup-failed';
+  readonly error: Error;
+}
+/** Waiters were shed or the pool started to close. */
+export interface PoolClosingEvent extends EventBase {
+  readonly type: 'pool-closing';
+  /** Leases still held when close() began. */
+  readonly leases: number;
+}
+/** The pool finished closing: nothing is left open. */
+export interface PoolClosedEvent extends EventBase {
+  readonly type: 'pool-closed';
+  /** Connections that had to be closed while still leased, because the drain timed out. */
+  readonly forced: number;
+}
+
+/** Everything `pool.events$` emits, in the order it happens. */
+export type PoolEvent =
+  | ConnectStartEvent
+  | ConnectEndEvent
+  | ConnectFailedEvent
+  | ConnectionAcquiredEvent
+  | ConnectionReleasedEvent
+  | NoNewExchangesEvent
+  | ConnectionClosedEvent
+  | ConnectionLeakedEvent
+  | LeaseHeldTooLongEvent
+  | CleanupFailedEvent
+  | PoolClosingEvent
+  | PoolClosedEvent;
+
+/** The `type` of every {@link PoolEvent}. */
+export type PoolEventType = PoolEvent['type'];
+
+/** One tick of the cleanup stream: when it ran and the delay it returned. */
+export interface CleanupTick {
+  readonly at: number;
+  /** What `cleanup(now)` returned last in this tick: ms to the next tick, or -1 (stopped). */
+  readonly delay: number;
+  /** Connections evicted in this tick (each `cleanup` that returned 0). */
+  readonly evicted: number;
+}

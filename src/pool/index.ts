@@ -1,0 +1,19 @@
+/**
+ * The pool engine: connection actors, the cleanup stream, leases and leak detection.
+ * It knows nothing of sockets; connectors and transports plug in from outside.
+ */
+export { ConnectionPool } from './connection-pool.js';
+export type { AcquireOptions, CloseOptions, ConnectionInfo, PoolStats } from './connection-pool.js';
+export { AddressResolver, isAddress } from './address.js';
+export type { Address, AddressInput, AddressOptions, AddressProtocol, TlsAddressOptions } from './address.js';
+export { connectionMachine } from './connection.machine.js';
+export type { ConnectionContext, ConnectionInput, ConnectionMachineEvent, ConnectionState, EvictionReason } from './connection.machine.js';
+export { parseDuration } from './duration.js';
+export type { Duration } from './duration.js';
+export * from './errors.js';
+export type * from './events.js';
+export type { Lease } from './lease.js';
+export type { ConnectionPoolOptions, ResolvedPoolOptions } from './options.js';
+export type { ConnectionView } from './pooled-connection.js';
+export type { ConnectContext, Connector, Transport } from './transport.js';
+export { UnrefTimerScheduler, unrefTimerScheduler } from './unref-scheduler.js';

@@ -1,0 +1,53 @@
+import type { Address } from './address.js';
+
+/**
+ * A live connection as the pool sees it. The transport layer (`src/transport`) makes
+ * TCP, TLS and HTTP/2 ones; tests make fakes. The pool never reads or writes bytes.
+ */
+export interface Transport {
+  /**
+   * Closes the connection. The pool calls it exactly once, when it evicts the
+   * connection; it must be idempotent all the same, and should not throw.
+   */
+  close(): void;
+  /**
+   * How many leases may share this connection at once: 1 for HTTP/1.1 (the default),
+   * the peer's SETTINGS_MAX_CONCURRENT_STREAMS for HTTP/2. Read on every reuse, so a
+   * transport may change it while it lives (call `pool.notifyCapacityChanged` after raising it).
+   */
+  readonly allocationLimit?: number;
+  /** Checked before every reuse; `false` evicts the connection with reason `unhealthy`. */
+  isHealthy?(): boolean;
+  /**
+   * A transport that can close by itself (the peer hung up, an error) reports it with a
+   * `'close'` event; the pool then evicts it with reason `peer-closed`.
+   */
+  on?(event: 'close', listener: () => void): unknown;
+  /** Removes a listener added with `on`; called when the pool is done with the transport. */
+  off?(event: 'close', listener: () => void): unknown;
+}
+
+/** What the pool passes to a {@link Connector} with each connect. */
+export interface ConnectContext {
+  /** Aborted on `connectTimeout`, when the acquirer gives up, or when the pool closes. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Makes new connections for the pool. The default connector (TCP/TLS) lives in
+ * `src/transport`; tests pass their own.
+ *
+ * @example
+ * ```ts
+ * const connector: Connector = {
+ *   async connect(address, { signal }) {
+ *     const socket = net.connect({ host: address.host, port: address.port, signal });
+ *     await once(socket, 'connect');
+ *     return { close: () => socket.destroy(), on: (e, l) => socket.on(e, l) };
+ *   },
+ * };
+ * ```
+ */
+export interface Connector {
+  connect(address: Address, context: ConnectContext): Promise<Transport>;
+}

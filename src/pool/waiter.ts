@@ -1,0 +1,37 @@
+import type { Subscription } from 'rxjs';
+import type { AddressBucket } from './address-bucket.js';
+import type { Lease } from './lease.js';
+import { ListNode } from './linked-list.js';
+
+/**
+ * An acquirer that could not be served at once: it waits in its address's queue and in the
+ * pool's queue (arrival order across addresses), or is connecting its own connection.
+ */
+export class Waiter {
+  readonly bucketNode: ListNode<Waiter>;
+  readonly poolNode: ListNode<Waiter>;
+  /** The acquireTimeout timer while queued. */
+  timer: Subscription | null = null;
+  /** Removes the AbortSignal listener. */
+  detachSignal: (() => void) | null = null;
+  settled = false;
+
+  constructor(
+    readonly bucket: AddressBucket,
+    readonly startedAt: number,
+    readonly signal: AbortSignal | undefined,
+    readonly resolve: (lease: Lease) => void,
+    readonly reject: (error: Error) => void,
+  ) {
+    this.bucketNode = new ListNode<Waiter>(this);
+    this.poolNode = new ListNode<Waiter>(this);
+  }
+
+  /** Stops the timer and the signal listener; the waiter is about to be settled. */
+  disarm(): void {
+    this.timer?.unsubscribe();
+    this.timer = null;
+    this.detachSignal?.();
+    this.detachSignal = null;
+  }
+}
