@@ -172,11 +172,10 @@ export class ConnectionPool {
         : new HeldTooLongWatch(this.#options.scheduler, this.#options.leakDetectionThresholdMs, (slot, now) =>
             this.#onHeldTooLong(slot, now),
           );
-    const pool = this;
     this.#owner = {
-      releaseLease: (_lease, holder) => pool.#releaseLease(holder),
-      markNoNewExchanges: (connection) => pool.#markNoNewExchanges(connection, 'no-new-exchanges'),
-      viewOf: (connection) => pool.#viewOf(connection),
+      releaseLease: (_lease, holder) => this.#releaseLease(holder),
+      markNoNewExchanges: (connection) => this.#markNoNewExchanges(connection, 'no-new-exchanges'),
+      viewOf: (connection) => this.#viewOf(connection),
     };
   }
 
@@ -221,11 +220,13 @@ export class ConnectionPool {
       if (signal.aborted) return Promise.reject(new AcquireAbortedError(String(bucket.address), signal.reason));
     }
     const now = this.#options.scheduler.now();
+    // Taken here, in the caller's frame: after an async connect the caller is gone from the stack.
+    const stack = this.#options.captureAcquireStacks ? captureStack() : undefined;
     if (bucket.waiters.size === 0) {
       const connection = this.#takeReusable(bucket);
-      if (connection !== null) return Promise.resolve(this.#lend(connection, true, now));
+      if (connection !== null) return Promise.resolve(this.#lend(connection, true, now, stack));
     }
-    return new Promise<Lease>((resolve, reject) => this.#admit(new Waiter(bucket, now, signal, resolve, reject)));
+    return new Promise<Lease>((resolve, reject) => this.#admit(new Waiter(bucket, now, signal, stack, resolve, reject)));
   }
 
   /**
@@ -421,7 +422,7 @@ export class ConnectionPool {
   }
 
   /** Hands a lease on `connection` out. The caller checked that it can take one. */
-  #lend(connection: PooledConnection, reused: boolean, startedAt: number): Lease {
+  #lend(connection: PooledConnection, reused: boolean, startedAt: number, stack: string | undefined): Lease {
     if (connection.isIdle) {
       this.#idle.remove(connection.idleNode);
       connection.bucket.idle.remove(connection.bucketIdleNode);
@@ -435,7 +436,7 @@ export class ConnectionPool {
     const now = this.#options.scheduler.now();
     slot.live = true;
     slot.acquiredAt = now;
-    if (this.#options.captureAcquireStacks) slot.stack = captureStack();
+    slot.stack = stack;
     this.#heldTooLong?.add(slot);
     this.#totals.acquired++;
     if (reused) this.#totals.reused++;
@@ -538,7 +539,7 @@ export class ConnectionPool {
     this.#dequeue(waiter);
     waiter.settled = true;
     waiter.disarm();
-    waiter.resolve(this.#lend(connection, true, waiter.startedAt));
+    waiter.resolve(this.#lend(connection, true, waiter.startedAt, waiter.stack));
   }
 
   /** Multiplexed connections take more leases: serve this address's waiters while it can. */
@@ -690,7 +691,7 @@ export class ConnectionPool {
       });
     }
     waiter.settled = true;
-    waiter.resolve(this.#lend(connection, false, waiter.startedAt));
+    waiter.resolve(this.#lend(connection, false, waiter.startedAt, waiter.stack));
     // OkHttp's put(): a new connection (re)starts the cleanup loop.
     if (this.#loop.isStopped) this.#loop.wake();
     if (connection.allocationLimit > 1) this.#shareWithWaiters(connection);
@@ -998,11 +999,11 @@ export class ConnectionPool {
 
   #viewOf(connection: PooledConnection): ConnectionView {
     if (connection.view === null) {
-      const pool = this;
+      const flush = (): void => this.#flushActors();
       connection.view = {
         id: connection.id,
         get state(): ConnectionState {
-          if (connection.dirty) pool.#flushActors();
+          if (connection.dirty) flush();
           return connection.actor.getSnapshot().value as ConnectionState;
         },
       };
@@ -1042,7 +1043,7 @@ const STACK_HINT =
 
 function captureStack(): string {
   const stack = new Error('acquired here').stack ?? '';
-  // Drop the first lines (the Error itself and the pool's own frames).
+  // Drop the first lines: the message, captureStack and acquire.
   return stack.split('\n').slice(3).join('\n');
 }
 

@@ -20,6 +20,8 @@ export class Waiter {
     readonly bucket: AddressBucket,
     readonly startedAt: number,
     readonly signal: AbortSignal | undefined,
+    /** Where acquire() was called, when captureAcquireStacks is on. */
+    readonly stack: string | undefined,
     readonly resolve: (lease: Lease) => void,
     readonly reject: (error: Error) => void,
   ) {

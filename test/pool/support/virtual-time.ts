@@ -1,0 +1,31 @@
+import { VirtualAction, VirtualTimeScheduler } from 'rxjs';
+
+/** A virtual clock for the pool: time moves only when the test says so. */
+export class VirtualClock {
+  readonly scheduler = new VirtualTimeScheduler(VirtualAction, Infinity);
+
+  constructor(start = 0) {
+    this.scheduler.frame = start;
+  }
+
+  get now(): number {
+    return this.scheduler.now();
+  }
+
+  /** Runs every action due up to `time`, in order, and leaves the clock at `time`. */
+  advanceTo(time: number): void {
+    this.scheduler.maxFrames = time;
+    this.scheduler.flush();
+    this.scheduler.frame = time;
+    this.scheduler.maxFrames = Infinity;
+  }
+
+  advanceBy(ms: number): void {
+    this.advanceTo(this.now + ms);
+  }
+
+  /** Actions still scheduled (a pool with nothing to do must hold none). */
+  get pendingActions(): number {
+    return this.scheduler.actions.length;
+  }
+}
