@@ -14,6 +14,7 @@ import {
   PoolClosedError,
 } from './errors.js';
 import type { CleanupTick, CloseReason, PoolEvent } from './events.js';
+import { ExpiryHeap } from './expiry-heap.js';
 import { HeldTooLongWatch } from './held-too-long-watch.js';
 import { LeaseHolder, LeaseSlot, PoolLease, type Lease, type LeaseOwner } from './lease.js';
 import { LinkedList } from './linked-list.js';
@@ -113,6 +114,8 @@ export class ConnectionPool {
   readonly #connections = new Map<string, PooledConnection>();
   /** Every idle connection, in the order it became idle: the head is idle longest. */
   readonly #idle = new LinkedList<PooledConnection>();
+  /** Idle connections whose own life is shorter than keepAlive, earliest expiry first. */
+  readonly #shortLived = new ExpiryHeap<PooledConnection>();
   /** Every waiter, in arrival order (each is also in its address's queue). */
   readonly #waiters = new LinkedList<Waiter>();
   readonly #events = new Subject<PoolEvent>();
@@ -236,21 +239,27 @@ export class ConnectionPool {
    * -1 if the pool holds no open connection. O(1): the idle list is kept in idle order.
    */
   cleanup(now: number): number {
-    const oldest = this.#idle.head?.value;
-    if (oldest !== undefined) {
-      const idleFor = now - oldest.idleAt;
-      const keepAlive = this.#options.keepAliveMs;
-      if (idleFor >= keepAlive) {
-        this.#close(oldest, 'keep-alive-expired');
-        return 0;
-      }
-      if (this.#idle.size > this.#options.maxIdleConnections) {
-        this.#close(oldest, 'idle-limit');
-        return 0;
-      }
-      return keepAlive - idleFor;
+    // Connections that the peer allows less than keepAlive (see Transport.idleTimeout) go
+    // first when due; without them this is exactly OkHttp's algorithm.
+    const shortLived = this.#shortLived.peek();
+    if (shortLived !== undefined && now >= shortLived.expiresAt) {
+      this.#close(shortLived, 'keep-alive-expired');
+      return 0;
     }
-    return this.#openCount() > 0 ? this.#options.keepAliveMs : -1;
+    const oldest = this.#idle.head?.value;
+    if (oldest === undefined) return this.#openCount() > 0 ? this.#options.keepAliveMs : -1;
+    const idleFor = now - oldest.idleAt;
+    const keepAlive = this.#options.keepAliveMs;
+    if (idleFor >= keepAlive) {
+      this.#close(oldest, 'keep-alive-expired');
+      return 0;
+    }
+    if (this.#idle.size > this.#options.maxIdleConnections) {
+      this.#close(oldest, 'idle-limit');
+      return 0;
+    }
+    const delay = keepAlive - idleFor;
+    return shortLived === undefined ? delay : Math.min(delay, shortLived.expiresAt - now);
   }
 
   /** Connections in the pool, connecting ones included. */
@@ -423,10 +432,7 @@ export class ConnectionPool {
 
   /** Hands a lease on `connection` out. The caller checked that it can take one. */
   #lend(connection: PooledConnection, reused: boolean, startedAt: number, stack: string | undefined): Lease {
-    if (connection.isIdle) {
-      this.#idle.remove(connection.idleNode);
-      connection.bucket.idle.remove(connection.bucketIdleNode);
-    }
+    if (connection.isIdle) this.#leaveIdle(connection);
     connection.allocations++;
     this.#leases++;
     if (connection.allocationLimit > 1) connection.bucket.multiplexed.add(connection);
@@ -781,15 +787,27 @@ export class ConnectionPool {
       return;
     }
     const now = this.#options.scheduler.now();
+    const keepAlive = this.#options.keepAliveMs;
+    const life = connection.transport?.idleTimeout;
+    if (life !== undefined && !(life > 0)) {
+      this.#close(connection, 'keep-alive-expired');
+      return;
+    }
     connection.idleAt = now;
     this.#idle.push(connection.idleNode);
     bucket.idle.push(connection.bucketIdleNode);
+    if (life !== undefined && life < keepAlive) {
+      connection.expiresAt = now + life;
+      this.#shortLived.push(connection);
+    }
     this.#touchActor(connection);
     // Another address may be waiting for room that only this idle connection can give.
     if (this.#waiters.size > 0) this.#serveWaiters();
-    // Restart the loop if it stopped, and run it now if the idle limit is exceeded.
+    // Restart the loop if it stopped; run it now if the idle limit is exceeded or this
+    // connection expires before the next tick.
     const due = this.#loop.nextTickAt;
-    if (due === undefined || this.#idle.size > this.#options.maxIdleConnections || now + this.#options.keepAliveMs < due) {
+    const expiresAt = life !== undefined && life < keepAlive ? now + life : now + keepAlive;
+    if (due === undefined || this.#idle.size > this.#options.maxIdleConnections || expiresAt < due) {
       this.#loop.wake();
     }
   }
@@ -821,10 +839,7 @@ export class ConnectionPool {
   #close(connection: PooledConnection, reason: CloseReason, serveWaiters = true): void {
     if (connection.phase !== 'open') return;
     connection.phase = 'evicted';
-    if (connection.isIdle) {
-      this.#idle.remove(connection.idleNode);
-      connection.bucket.idle.remove(connection.bucketIdleNode);
-    }
+    if (connection.isIdle) this.#leaveIdle(connection);
     connection.bucket.multiplexed.delete(connection);
     this.#leases -= connection.allocations;
     this.#connections.delete(connection.id);
@@ -859,6 +874,13 @@ export class ConnectionPool {
     }
     if (serveWaiters) this.#afterSlotFreed(connection);
     else this.#forgetBucketIfEmpty(connection.bucket);
+  }
+
+  #leaveIdle(connection: PooledConnection): void {
+    this.#idle.remove(connection.idleNode);
+    connection.bucket.idle.remove(connection.bucketIdleNode);
+    if (connection.heapIndex >= 0) this.#shortLived.remove(connection);
+    connection.expiresAt = Infinity;
   }
 
   #afterSlotFreed(connection: PooledConnection): void {

@@ -33,6 +33,10 @@ export class PooledConnection {
   connectedAt = 0;
   /** When the connection last became idle (scheduler ms). */
   idleAt = 0;
+  /** When an idle connection with a life shorter than keepAlive expires (see `Transport.idleTimeout`). */
+  expiresAt = Infinity;
+  /** Its place in the pool's heap of short-lived idle connections, or -1. */
+  heapIndex = -1;
   /** Lease holders not lent out, reused so that leak detection costs nothing per acquire. */
   readonly freeHolders: LeaseHolder[] = [];
   /** This connection's place among all idle connections, in idle order. */

@@ -16,6 +16,13 @@ export interface Transport {
    * transport may change it while it lives (call `pool.notifyCapacityChanged` after raising it).
    */
   readonly allocationLimit?: number;
+  /**
+   * The longest this connection may stay idle (ms), when the peer allows less than the
+   * pool's `keepAlive`: e.g. a server's `Keep-Alive: timeout=N` hint less a safety margin.
+   * Read each time the connection becomes idle; 0 or less closes it instead of pooling it
+   * (reason `keep-alive-expired`). Undefined: the pool's `keepAlive` applies.
+   */
+  readonly idleTimeout?: number;
   /** Checked before every reuse; `false` evicts the connection with reason `unhealthy`. */
   isHealthy?(): boolean;
   /**
