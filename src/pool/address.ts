@@ -79,8 +79,8 @@ const DEFAULT_PORTS: Record<string, number | undefined> = { 'http:': 80, 'https:
 // brute-forced back into a short passphrase.
 const DIGEST_KEY = randomBytes(32);
 const bufferDigests = new WeakMap<object, string>();
-const functionIds = new WeakMap<object, number>();
-let nextFunctionId = 1;
+const objectIds = new WeakMap<object, number>();
+let nextObjectId = 1;
 
 function digest(value: string | Uint8Array): string {
   if (typeof value !== 'string') {
@@ -93,11 +93,12 @@ function digest(value: string | Uint8Array): string {
   return createHmac('sha256', DIGEST_KEY).update(value).digest('base64url').slice(0, 22);
 }
 
-function identityOf(fn: object): number {
-  let id = functionIds.get(fn);
+/** A number per function or object instance, for inputs whose identity is all we can compare. */
+function identityOf(value: object): number {
+  let id = objectIds.get(value);
   if (id === undefined) {
-    id = nextFunctionId++;
-    functionIds.set(fn, id);
+    id = nextObjectId++;
+    objectIds.set(value, id);
   }
   return id;
 }
@@ -114,6 +115,9 @@ function keyPart(name: string, value: unknown): string {
     return `${name}=[${value.map((item: unknown) => keyPart('', item)).join(',')}]`;
   }
   if (typeof value === 'object' && value !== null) {
+    // An instance (a tls.SecureContext, a KeyObject...) may hide what shapes the connection
+    // in native state that has no enumerable keys: only the same object is the same input.
+    if (!isPlainObject(value)) return `${name}=obj#${identityOf(value)}`;
     const entries = Object.keys(value)
       .sort()
       .map((k) => keyPart(k, (value as Record<string, unknown>)[k]))
@@ -121,6 +125,11 @@ function keyPart(name: string, value: unknown): string {
     return `${name}={${entries.join(',')}}`;
   }
   throw new InvalidAddressError(`TLS option "${name}" has an unsupported value ${describeValue(value)}`);
+}
+
+function isPlainObject(value: object): boolean {
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
 }
 
 /** TLS inputs that are not secret and may appear as they are in the key. */
@@ -149,7 +158,9 @@ class FrozenAddress implements Address {
     this.protocol = fields.protocol;
     this.host = fields.host;
     this.port = fields.port;
-    if (fields.tls) this.tls = Object.freeze({ ...fields.tls });
+    // Arrays are copied too: the caller may reuse and change theirs, and what the connector
+    // uses must stay what the key was made from.
+    if (fields.tls) this.tls = Object.freeze(copyArrays(fields.tls));
     if (fields.localAddress !== undefined) this.localAddress = fields.localAddress;
     if (fields.family !== undefined && fields.family !== 0) this.family = fields.family;
     if (fields.socketPath !== undefined) this.socketPath = fields.socketPath;
@@ -187,9 +198,21 @@ class FrozenAddress implements Address {
   }
 }
 
+function copyArrays(tls: TlsAddressOptions): TlsAddressOptions {
+  const copy: Record<string, unknown> = { ...tls };
+  for (const name of Object.keys(copy)) {
+    const value = copy[name];
+    if (Array.isArray(value)) copy[name] = Object.freeze([...(value as unknown[])]);
+  }
+  return copy as TlsAddressOptions;
+}
+
 function normaliseHost(host: string): string {
   const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  return bare.toLowerCase();
+  // An IPv6 zone id names an interface, and interface names are case-sensitive: only the
+  // address before it is case-insensitive.
+  const zone = bare.indexOf('%');
+  return zone === -1 ? bare.toLowerCase() : `${bare.slice(0, zone).toLowerCase()}${bare.slice(zone)}`;
 }
 
 function checkPort(port: unknown, source: string): number {

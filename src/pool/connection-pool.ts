@@ -457,7 +457,7 @@ export class ConnectionPool {
         waitedMs: now - startedAt,
       });
     }
-    return new PoolLease(this.#owner, connection, holder);
+    return new PoolLease(this.#owner, connection, holder, reused);
   }
 
   #newHolder(connection: PooledConnection): LeaseHolder {
@@ -738,6 +738,7 @@ export class ConnectionPool {
     if (!slot.live) return;
     slot.live = false;
     slot.stack = undefined;
+    slot.purpose = undefined;
     this.#heldTooLong?.remove(slot);
     const connection = slot.connection;
     if (connection.phase !== 'open') return; // closed under the lease: nothing to give back
@@ -897,7 +898,8 @@ export class ConnectionPool {
   }
 
   #onPeerClosed(connection: PooledConnection): void {
-    if (connection.phase === 'open') this.#close(connection, 'peer-closed');
+    // A connection already marked noNewExchanges was meant to close: say why it was marked.
+    if (connection.phase === 'open') this.#close(connection, connection.noNewExchanges ? connection.drainReason : 'peer-closed');
   }
 
   /** Set by a connection actor while it closes its transport, if close() threw. */
@@ -956,13 +958,14 @@ export class ConnectionPool {
         acquiredAt: slot.acquiredAt,
         stack,
         message:
-          `A lease of connection ${connection.id} to ${String(connection.address)} was garbage-collected without release(). ` +
+          `A lease of connection ${connection.id} to ${String(connection.address)}${purposeOf(slot)} was garbage-collected without release(). ` +
           'The connection is closed and will not be reused. Release every lease (try/finally, or `using lease = await pool.acquire(...)`); ' +
           'for an HTTP response, read or discard its body to the end. ' +
           (slot.stack ? `It was acquired at:\n${slot.stack}` : STACK_HINT),
       });
     }
     slot.stack = undefined;
+    slot.purpose = undefined;
     this.#markNoNewExchanges(connection, 'leaked');
   }
 
@@ -979,7 +982,7 @@ export class ConnectionPool {
       heldMs,
       stack: slot.stack ?? STACK_HINT,
       message:
-        `A lease of connection ${connection.id} to ${String(connection.address)} has been held for ${heldMs} ms, ` +
+        `A lease of connection ${connection.id} to ${String(connection.address)}${purposeOf(slot)} has been held for ${heldMs} ms, ` +
         `longer than leakDetectionThreshold (${this.#options.leakDetectionThresholdMs} ms). It may have been forgotten: ` +
         'release it when done; for an HTTP response, read or discard its body. ' +
         (slot.stack ? `It was acquired at:\n${slot.stack}` : STACK_HINT),
@@ -1067,6 +1070,10 @@ function captureStack(): string {
   const stack = new Error('acquired here').stack ?? '';
   // Drop the first lines: the message, captureStack and acquire.
   return stack.split('\n').slice(3).join('\n');
+}
+
+function purposeOf(slot: LeaseSlot): string {
+  return slot.purpose ? ` (${slot.purpose})` : '';
 }
 
 function toError(value: unknown): Error {

@@ -18,8 +18,15 @@ export interface Lease {
   readonly connection: ConnectionView;
   /** The connection itself. Throws `ERR_LEASE_RELEASED` once the lease is released. */
   readonly transport: Transport;
-  /** True once released (or taken back because the connection closed). */
+  /** True once released. */
   readonly released: boolean;
+  /** True when the connection had served an earlier lease (as Node's `req.reusedSocket`). */
+  readonly reused: boolean;
+  /**
+   * Says what the lease is for, in words that leak and held-too-long reports repeat
+   * (e.g. "GET https://api.example.com/orders: response body not read to the end").
+   */
+  describe(purpose: string): void;
   /** Gives the connection back. Releasing twice is a no-op. */
   release(): void;
   /**
@@ -39,6 +46,8 @@ export class LeaseSlot {
   live = false;
   acquiredAt = 0;
   stack: string | undefined = undefined;
+  /** What the lease is for (see `Lease.describe`). */
+  purpose: string | undefined = undefined;
   /** Place in the held-too-long watch list, in acquire order. */
   readonly watchNode: ListNode<LeaseSlot>;
 
@@ -70,10 +79,17 @@ export class PoolLease implements Lease {
   readonly #connection: PooledConnection;
   readonly #owner: LeaseOwner;
 
-  constructor(owner: LeaseOwner, connection: PooledConnection, holder: LeaseHolder) {
+  readonly reused: boolean;
+
+  constructor(owner: LeaseOwner, connection: PooledConnection, holder: LeaseHolder, reused: boolean) {
     this.#owner = owner;
     this.#connection = connection;
     this.#holder = holder;
+    this.reused = reused;
+  }
+
+  describe(purpose: string): void {
+    if (this.#holder !== null) this.#holder.slot.purpose = purpose;
   }
 
   get connection(): ConnectionView {

@@ -143,3 +143,19 @@ describe('leases', () => {
     ]);
   });
 });
+
+describe('lease descriptions', () => {
+  it('reports say what the lease was for', async () => {
+    const { pool, clock, events } = poolUnderTest({ leakDetectionThreshold: 100 });
+    const lease = await pool.acquire('http://a.test');
+    expect(lease.reused).toBe(false);
+    lease.describe('GET http://a.test/orders: response body not read to the end');
+    clock.advanceBy(100);
+    const warning = events.find((e) => e.type === 'lease-held-too-long');
+    expect(warning && 'message' in warning && warning.message).toContain('(GET http://a.test/orders: response body not read to the end)');
+    lease.release();
+    const again = await pool.acquire('http://a.test');
+    expect(again.reused).toBe(true);
+    again.release();
+  });
+});
