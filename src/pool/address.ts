@@ -142,6 +142,9 @@ const PLAIN_TLS_FIELDS: ReadonlySet<string> = new Set([
   'sigalgs',
 ]);
 
+// Node's util.inspect hook, by its registered name: the engine imports nothing of Node's.
+const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+
 class FrozenAddress implements Address {
   readonly key: string;
   readonly protocol: AddressProtocol;
@@ -195,6 +198,14 @@ class FrozenAddress implements Address {
 
   toJSON(): string {
     return this.#shown;
+  }
+
+  /**
+   * What `console.log` and `util.inspect` show: the redacted form. Without it they would
+   * print the fields, TLS key material and proxy credentials included.
+   */
+  [INSPECT](): string {
+    return `Address<${this.#shown}>`;
   }
 }
 

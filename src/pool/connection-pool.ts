@@ -34,6 +34,8 @@ export interface ConnectionInfo {
   readonly allocations: number;
   readonly allocationLimit: number;
   readonly noNewExchanges: boolean;
+  /** What the transport's `isHealthy()` says now (true while connecting). */
+  readonly healthy: boolean;
   /** When the connect began (scheduler ms). */
   readonly createdAt: number;
   /** When it last became idle, or null while connecting or in use. */
@@ -220,7 +222,10 @@ export class ConnectionPool {
       if (!(signal instanceof AbortSignal)) {
         return Promise.reject(new InvalidOptionError('signal', signal, 'an AbortSignal'));
       }
-      if (signal.aborted) return Promise.reject(new AcquireAbortedError(String(bucket.address), signal.reason));
+      if (signal.aborted) {
+        this.#forgetBucketIfEmpty(bucket);
+        return Promise.reject(new AcquireAbortedError(String(bucket.address), signal.reason));
+      }
     }
     const now = this.#options.scheduler.now();
     // Taken here, in the caller's frame: after an async connect the caller is gone from the stack.
@@ -307,6 +312,7 @@ export class ConnectionPool {
         allocations: connection.allocations,
         allocationLimit: connection.allocationLimit,
         noNewExchanges: connection.noNewExchanges,
+        healthy: this.#isHealthy(connection),
         createdAt: connection.createdAt,
         idleAt: connection.isIdle ? connection.idleAt : null,
       });
@@ -370,6 +376,7 @@ export class ConnectionPool {
       const waiter = this.#waiters.head.value;
       this.#dequeue(waiter);
       this.#settleWaiter(waiter, new PoolClosedError('it closed while this acquire was waiting'));
+      this.#forgetBucketIfEmpty(waiter.bucket);
     }
     for (const connection of [...this.#connections.values()]) {
       if (connection.phase === 'connecting') connection.connectAbort?.abort(new PoolClosedError('it closed during this connect'));
@@ -409,7 +416,11 @@ export class ConnectionPool {
     while (bucket.multiplexed.size > 0) {
       let best: PooledConnection | null = null;
       for (const connection of bucket.multiplexed) {
-        if (connection.allocations < connection.allocationLimit && (best === null || connection.allocations < best.allocations)) {
+        if (
+          !connection.noNewExchanges &&
+          connection.allocations < connection.allocationLimit &&
+          (best === null || connection.allocations < best.allocations)
+        ) {
           best = connection;
         }
       }
@@ -435,7 +446,7 @@ export class ConnectionPool {
     if (connection.isIdle) this.#leaveIdle(connection);
     connection.allocations++;
     this.#leases++;
-    if (connection.allocationLimit > 1) connection.bucket.multiplexed.add(connection);
+    if (connection.allocationLimit > 1 && !connection.noNewExchanges) connection.bucket.multiplexed.add(connection);
     this.#touchActor(connection);
     const holder = connection.freeHolders.pop() ?? this.#newHolder(connection);
     const slot = holder.slot;
@@ -494,6 +505,7 @@ export class ConnectionPool {
   }
 
   #enqueue(waiter: Waiter): void {
+    this.#adopt(waiter.bucket);
     waiter.bucket.waiters.push(waiter.bucketNode);
     this.#waiters.push(waiter.poolNode);
     const timeoutMs = this.#options.acquireTimeoutMs;
@@ -536,6 +548,10 @@ export class ConnectionPool {
       bucket.count >= perAddress
         ? `all ${bucket.count} connections allowed by maxConnectionsPerAddress are in use`
         : `the pool holds maxConnections=${this.#options.maxConnections} connections, all in use`;
+    if (this.#events.observed) {
+      const now = this.#options.scheduler.now();
+      this.#emit({ type: 'acquire-timeout', at: now, address: String(bucket.address), waitedMs: now - waiter.startedAt });
+    }
     this.#settleWaiter(waiter, new AcquireTimeoutError(String(bucket.address), this.#options.acquireTimeoutMs, detail));
     this.#forgetBucketIfEmpty(bucket);
   }
@@ -611,6 +627,7 @@ export class ConnectionPool {
     });
     actor.start();
     const connection = new PooledConnection(id, bucket, scheduler.now(), actor);
+    this.#adopt(bucket);
     bucket.count++;
     this.#connections.set(id, connection);
     this.#actorStates.connecting++;
@@ -624,7 +641,8 @@ export class ConnectionPool {
     const abort = new AbortController();
     connection.connectAbort = abort;
     const fail = (error: Error): void => this.#failConnect(connection, waiter, error);
-    abort.signal.addEventListener('abort', () => fail(toError(abort.signal.reason)), { once: true });
+    const onConnectAborted = (): void => fail(toError(abort.signal.reason));
+    abort.signal.addEventListener('abort', onConnectAborted, { once: true });
     let timeout: Subscription | null = null;
     if (this.#options.connectTimeoutMs !== Infinity) {
       timeout = scheduler.schedule(
@@ -638,8 +656,12 @@ export class ConnectionPool {
       signal.addEventListener('abort', onAbort, { once: true });
       waiter.detachSignal = () => signal.removeEventListener('abort', onAbort);
     }
+    // A transport may keep the signal for its whole life (net.connect does): nothing that
+    // reaches the acquirer's lease may hang off it, or the lease could never be collected
+    // and its leak never seen.
     const settle = (): void => {
       timeout?.unsubscribe();
+      abort.signal.removeEventListener('abort', onConnectAborted);
       waiter.detachSignal?.();
       waiter.detachSignal = null;
     };
@@ -885,12 +907,17 @@ export class ConnectionPool {
   }
 
   #afterSlotFreed(connection: PooledConnection): void {
-    if (this.#state !== 'open') {
-      this.#checkDrained();
-      return;
-    }
-    if (this.#waiters.size > 0) this.#serveWaiters();
+    if (this.#state === 'open' && this.#waiters.size > 0) this.#serveWaiters();
     this.#forgetBucketIfEmpty(connection.bucket);
+    if (this.#state !== 'open') this.#checkDrained();
+  }
+
+  /**
+   * Puts `bucket` back in the map if it was forgotten while its acquirer was still using it
+   * (evicting the address's last, unhealthy connection empties the bucket mid-acquire).
+   */
+  #adopt(bucket: AddressBucket): void {
+    if (!this.#buckets.has(bucket.address.key)) this.#buckets.set(bucket.address.key, bucket);
   }
 
   #forgetBucketIfEmpty(bucket: AddressBucket): void {

@@ -83,6 +83,13 @@ export interface LeaseHeldTooLongEvent extends ConnectionEventBase {
   readonly stack: string;
   readonly message: string;
 }
+/** An acquirer waited `acquireTimeout` for a slot and was rejected (`ERR_ACQUIRE_TIMEOUT`). */
+export interface AcquireTimeoutEvent extends EventBase {
+  readonly type: 'acquire-timeout';
+  /** The redacted address it waited for. */
+  readonly address: string;
+  readonly waitedMs: number;
+}
 /** A cleanup pass threw; the loop goes on. */
 export interface CleanupFailedEvent extends EventBase {
   readonly type: 'cleanup-failed';
@@ -112,6 +119,7 @@ export type PoolEvent =
   | ConnectionClosedEvent
   | ConnectionLeakedEvent
   | LeaseHeldTooLongEvent
+  | AcquireTimeoutEvent
   | CleanupFailedEvent
   | PoolClosingEvent
   | PoolClosedEvent;

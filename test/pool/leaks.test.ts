@@ -123,3 +123,25 @@ describe('leakDetectionThreshold', () => {
     b.release();
   });
 });
+
+describe('leak detection with transports that keep what they are given', () => {
+  it('still sees a leak when the transport holds on to the connect signal (as net.connect does)', async () => {
+    const { ConnectionPool } = await import('../../src/pool/index.js');
+    const kept: AbortSignal[] = [];
+    const pool = new ConnectionPool({
+      connector: {
+        connect: async (_address, { signal }) => {
+          kept.push(signal);
+          return { close: () => undefined };
+        },
+      },
+    });
+    const events: PoolEvent[] = [];
+    pool.events$.subscribe((event) => events.push(event));
+    await leakOne(pool, 'http://a.test');
+    await collectUntil(() => leaked(events).length > 0);
+    expect(leaked(events)).toHaveLength(1);
+    expect(kept).toHaveLength(1);
+    await pool.close();
+  });
+});

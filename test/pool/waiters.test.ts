@@ -38,7 +38,7 @@ describe('waiters under maxConnectionsPerAddress', () => {
   });
 
   it('time out after acquireTimeout with ERR_ACQUIRE_TIMEOUT naming the address and the limit', async () => {
-    const { pool, clock } = poolUnderTest({ maxConnectionsPerAddress: 1, acquireTimeout: '2s' });
+    const { pool, clock, events } = poolUnderTest({ maxConnectionsPerAddress: 1, acquireTimeout: '2s' });
     const held = await pool.acquire('http://a.test');
     const waiting = pool.acquire('http://a.test');
     const outcome = waiting.catch((error: Error) => error);
@@ -51,6 +51,7 @@ describe('waiters under maxConnectionsPerAddress', () => {
     expect(error.message).toContain('http://a.test:80');
     expect(error.message).toContain('maxConnectionsPerAddress');
     expect(pool.stats()).toMatchObject({ waiters: 0, totals: { acquireTimeouts: 1 } });
+    expect(events.at(-1)).toEqual({ type: 'acquire-timeout', at: 2_000, address: 'http://a.test:80', waitedMs: 2_000 });
     // Its timer is gone, and the held connection is untouched.
     held.release();
     expect(pool.stats().idle).toBe(1);

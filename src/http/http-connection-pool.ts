@@ -1,0 +1,42 @@
+import { ConnectionPool as EngineConnectionPool, type ConnectionPoolOptions } from '../pool/index.js';
+import { NetConnector } from '../transport/index.js';
+import { PooledAgent, type PooledAgentOptions } from './pooled-agent.js';
+
+/**
+ * The connection pool with everything plugged in: TCP and TLS connections by default
+ * (`NetConnector`) and HTTP clients on top (`httpAgent()`, `httpsAgent()`). It is the engine's
+ * {@link EngineConnectionPool} in every other respect.
+ *
+ * @example
+ * ```ts
+ * const pool = new ConnectionPool({ maxIdleConnections: 10, keepAlive: '30s' });
+ * const res = await axios.get('https://api.example.com/orders', { httpsAgent: pool.httpsAgent() });
+ * ```
+ */
+export class ConnectionPool extends EngineConnectionPool {
+  #httpAgent: PooledAgent | undefined;
+  #httpsAgent: PooledAgent | undefined;
+
+  /** @throws InvalidOptionError (`ERR_INVALID_OPTION`) naming the option and the value. */
+  constructor(options: ConnectionPoolOptions = {}) {
+    super(options.connector === undefined ? { ...options, connector: new NetConnector() } : options);
+  }
+
+  /**
+   * An `http.Agent` for `http:` requests over this pool. Without options, the same agent
+   * every time.
+   */
+  httpAgent(options?: Omit<PooledAgentOptions, 'protocol' | 'tls'>): PooledAgent {
+    if (options !== undefined) return new PooledAgent(this, { ...options, protocol: 'http:' });
+    return (this.#httpAgent ??= new PooledAgent(this, { protocol: 'http:' }));
+  }
+
+  /**
+   * An `https.Agent` for `https:` requests over this pool; `tls` options (ca, client
+   * certificate, ...) apply to all its requests. Without options, the same agent every time.
+   */
+  httpsAgent(options?: Omit<PooledAgentOptions, 'protocol'>): PooledAgent {
+    if (options !== undefined) return new PooledAgent(this, { ...options, protocol: 'https:' });
+    return (this.#httpsAgent ??= new PooledAgent(this, { protocol: 'https:' }));
+  }
+}

@@ -1,0 +1,243 @@
+import { Injectable } from '@nestjs/common';
+import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import { InvalidOptionError, parseDuration, type ConnectionPool, type Duration, type PoolStats } from '../pool/index.js';
+import type { AddressConnectRecord } from './connection-pool.activity.js';
+import { ConnectionPoolRegistry } from './connection-pool.registry.js';
+
+/** Options of {@link ConnectionPoolHealthIndicator.isHealthy} (readiness). */
+export interface ConnectionPoolReadinessOptions {
+  /** The pool's name. Default: the default pool. */
+  readonly pool?: string;
+  /** How far back "recently" reaches: connect failures, acquire timeouts, leaks. Default `'30s'`. */
+  readonly window?: Duration;
+  /** Failed connects in a row (the last one within the window) that make an address unreachable. Default 1. */
+  readonly minConnectFailures?: number;
+  /** Acquirers waiting for a slot that make the pool `degraded`. Default 1; `Infinity` turns it off. */
+  readonly degradedWaiters?: number;
+  /**
+   * Busy connections (connecting or in use) over a limit (`maxConnections`, or
+   * `maxConnectionsPerAddress` for the busiest address) that make the pool `degraded`: a
+   * fraction in (0, 1]. Default 0.9; `Infinity` turns it off. Infinite limits never count.
+   */
+  readonly degradedUtilization?: number;
+}
+
+/** Options of {@link ConnectionPoolHealthIndicator.isAlive} (liveness). */
+export interface ConnectionPoolLivenessOptions {
+  /** The pool's name. Default: the default pool. */
+  readonly pool?: string;
+  /** How late the cleanup stream's next tick may be before the pool counts as stalled. Default `'30s'`. */
+  readonly grace?: Duration;
+}
+
+/** What readiness reports about a pool (`status` is added by terminus). */
+// A type, not an interface: terminus wants an object with an index signature.
+export type ConnectionPoolReadinessDetails = {
+  readonly pool: string;
+  readonly state: PoolStats['state'];
+  readonly connections: { readonly total: number; readonly connecting: number; readonly idle: number; readonly inUse: number };
+  readonly leases: number;
+  readonly waiters: number;
+  /** The pool's limits; null stands for Infinity (JSON has no Infinity). */
+  readonly limits: { readonly maxConnections: number | null; readonly maxConnectionsPerAddress: number | null };
+  /** Busy connections over the tightest finite limit (0..1), or null if every limit is Infinity. */
+  readonly utilization: number | null;
+  readonly connectFailures: { readonly total: number; readonly unreachable: readonly AddressConnectRecord[] };
+  readonly acquireTimeouts: { readonly total: number; readonly recent: number };
+  readonly leaks: { readonly total: number; readonly recent: number; readonly recentHeldTooLong: number };
+  readonly cleanup: PoolStats['cleanup'];
+  readonly windowMs: number;
+  /** Why the pool is down or degraded; empty when up. */
+  readonly reasons: readonly string[];
+  /** The reasons in one line, when there are any (terminus shows `message`). */
+  readonly message?: string;
+};
+
+/** What liveness reports about a pool. */
+export type ConnectionPoolLivenessDetails = {
+  readonly pool: string;
+  readonly state: PoolStats['state'];
+  readonly cleanup: PoolStats['cleanup'] & { readonly overdueMs: number };
+  readonly graceMs: number;
+  readonly message?: string;
+};
+
+const DEFAULT_WINDOW_MS = 30_000;
+const DEFAULT_GRACE_MS = 30_000;
+
+/**
+ * `@nestjs/terminus` health indicator for the application's pools, with two checks that are
+ * meant for two different probes:
+ *
+ * - **Readiness**, {@link isHealthy}: "send me traffic". It reflects the upstreams: `down`
+ *   while the pool is closing or closed, when an address's connects have all failed lately
+ *   (unreachable upstream), or when acquirers are timing out; `degraded` (HTTP 200 still)
+ *   on a recent leak or lease held too long, on waiters, or near a connection limit; `up`
+ *   otherwise. Details: connections by state, waiters, limits, failures, leaks, cleanup.
+ * - **Liveness**, {@link isAlive}: "restart me". Cheap and dependency-free: it only checks
+ *   that the pool's own machinery runs (the cleanup stream is not late past a grace), never
+ *   an upstream, so that an upstream outage never gets pods restarted.
+ *
+ * Provide it with {@link ConnectionPoolHealthModule} (or list it in the providers of a module
+ * that imports `TerminusModule`).
+ *
+ * @example
+ * ```ts
+ * @Controller('health')
+ * class HealthController {
+ *   constructor(private readonly health: HealthCheckService, private readonly pools: ConnectionPoolHealthIndicator) {}
+ *
+ *   @Get('ready') @HealthCheck()
+ *   ready() {
+ *     return this.health.check([() => this.pools.isHealthy('pool'), () => this.pools.isHealthy('payments', { pool: 'payments' })]);
+ *   }
+ *
+ *   @Get('live') @HealthCheck()
+ *   live() {
+ *     return this.health.check([() => this.pools.isAlive('pool')]);
+ *   }
+ * }
+ * ```
+ */
+@Injectable()
+export class ConnectionPoolHealthIndicator {
+  constructor(
+    private readonly healthIndicatorService: HealthIndicatorService,
+    private readonly pools: ConnectionPoolRegistry,
+  ) {}
+
+  /**
+   * Readiness of one pool, under `key` in the terminus result. `degraded` answers 200 with
+   * the overall status `degraded`; `down` answers 503.
+   *
+   * @throws InvalidOptionError (`ERR_INVALID_OPTION`) for an unknown pool or a bad option: a
+   * health check that is wrong is a bug to fix, not a state of the pool to report.
+   */
+  isHealthy<const Key extends string>(key: Key, options: ConnectionPoolReadinessOptions = {}): HealthIndicatorResult<Key> {
+    const windowMs = options.window === undefined ? DEFAULT_WINDOW_MS : parseDuration('window', options.window, false);
+    const minFailures = positiveInteger('minConnectFailures', options.minConnectFailures, 1, false);
+    const degradedWaiters = positiveInteger('degradedWaiters', options.degradedWaiters, 1, true);
+    const degradedUtilization = fraction('degradedUtilization', options.degradedUtilization, 0.9);
+    const { name, pool, activity } = this.pools.get(options.pool);
+    const session = this.healthIndicatorService.check(key);
+
+    const now = pool.options.scheduler.now();
+    const stats = pool.stats();
+    activity.observeAcquireTimeouts(now, stats.totals.acquireTimeouts);
+    const unreachable = activity.failingAddresses(now, windowMs, minFailures);
+    const recentTimeouts = activity.recentAcquireTimeouts(now, windowMs);
+    const recentLeaks = activity.recentLeaks(now, windowMs);
+    const recentHeldTooLong = activity.recentLeasesHeldTooLong(now, windowMs);
+    const utilization = utilizationOf(pool, stats);
+
+    const down: string[] = [];
+    if (stats.state !== 'open') down.push(`the pool is ${stats.state}`);
+    for (const record of unreachable) {
+      const why = record.lastError ? `: ${record.lastError.code ?? record.lastError.name} ${record.lastError.message}` : '';
+      down.push(`${record.address} is unreachable: its last ${record.consecutiveFailures} connect(s) failed${why}`);
+    }
+    if (recentTimeouts > 0) down.push(`${recentTimeouts} acquire(s) timed out (ERR_ACQUIRE_TIMEOUT) in the last ${windowMs} ms`);
+
+    const degraded: string[] = [];
+    if (recentLeaks > 0) degraded.push(`${recentLeaks} lease(s) leaked (garbage-collected without release) in the last ${windowMs} ms`);
+    if (recentHeldTooLong > 0) degraded.push(`${recentHeldTooLong} lease(s) held longer than leakDetectionThreshold in the last ${windowMs} ms`);
+    if (stats.waiters >= degradedWaiters) degraded.push(`${stats.waiters} acquirer(s) waiting for a connection slot`);
+    if (utilization !== null && utilization >= degradedUtilization) {
+      degraded.push(`busy connections at ${Math.round(utilization * 100)}% of a connection limit`);
+    }
+
+    const reasons = down.length > 0 ? down : degraded;
+    const details: ConnectionPoolReadinessDetails = {
+      pool: name,
+      state: stats.state,
+      connections: { total: stats.connections, connecting: stats.connecting, idle: stats.idle, inUse: stats.inUse },
+      leases: stats.leases,
+      waiters: stats.waiters,
+      limits: {
+        maxConnections: finiteOrNull(pool.options.maxConnections),
+        maxConnectionsPerAddress: finiteOrNull(pool.options.maxConnectionsPerAddress),
+      },
+      utilization,
+      connectFailures: { total: stats.totals.connectFailures, unreachable },
+      acquireTimeouts: { total: stats.totals.acquireTimeouts, recent: recentTimeouts },
+      leaks: { total: stats.totals.leaked, recent: recentLeaks, recentHeldTooLong },
+      cleanup: stats.cleanup,
+      windowMs,
+      reasons,
+      ...(reasons.length > 0 ? { message: reasons.join('; ') } : {}),
+    };
+    if (down.length > 0) return session.down(details);
+    if (degraded.length > 0) return session.degraded(details);
+    return session.up(details);
+  }
+
+  /**
+   * Liveness of one pool: `down` only if the cleanup stream's next tick is overdue by more
+   * than `grace` (the pool's timers no longer run). A closed pool, an unreachable upstream or
+   * a busy pool are all still alive.
+   *
+   * @throws InvalidOptionError (`ERR_INVALID_OPTION`) for an unknown pool or a bad option.
+   */
+  isAlive<const Key extends string>(key: Key, options: ConnectionPoolLivenessOptions = {}): HealthIndicatorResult<Key> {
+    const graceMs = options.grace === undefined ? DEFAULT_GRACE_MS : parseDuration('grace', options.grace, true);
+    const { name, pool } = this.pools.get(options.pool);
+    const session = this.healthIndicatorService.check(key);
+    const now = pool.options.scheduler.now();
+    const stats = pool.stats();
+    const due = stats.cleanup.nextTickAt;
+    const overdueMs = due === null ? 0 : Math.max(0, now - due);
+    const details: ConnectionPoolLivenessDetails = {
+      pool: name,
+      state: stats.state,
+      cleanup: { ...stats.cleanup, overdueMs },
+      graceMs,
+    };
+    if (overdueMs > graceMs) {
+      return session.down({
+        ...details,
+        message: `the cleanup stream is stalled: its tick was due ${overdueMs} ms ago (grace ${graceMs} ms)`,
+      });
+    }
+    return session.up(details);
+  }
+}
+
+/**
+ * The highest ratio of busy connections (connecting or in use) to a finite limit: the whole
+ * pool's, or the busiest address's. Idle connections do not count: they are free to reuse,
+ * and under `maxConnections` the pool closes them to make room for another address.
+ */
+function utilizationOf(pool: ConnectionPool, stats: PoolStats): number | null {
+  const { maxConnections, maxConnectionsPerAddress } = pool.options;
+  if (maxConnections === Infinity && maxConnectionsPerAddress === Infinity) return null;
+  const busy = stats.connecting + stats.inUse;
+  let utilization = maxConnections === Infinity ? 0 : busy / maxConnections;
+  if (maxConnectionsPerAddress !== Infinity && busy > 0) {
+    const perAddress = new Map<string, number>();
+    let busiest = 0;
+    for (const connection of pool.connections()) {
+      if (connection.state === 'idle') continue;
+      const count = (perAddress.get(connection.address) ?? 0) + 1;
+      perAddress.set(connection.address, count);
+      busiest = Math.max(busiest, count);
+    }
+    utilization = Math.max(utilization, busiest / maxConnectionsPerAddress);
+  }
+  return utilization;
+}
+
+function finiteOrNull(value: number): number | null {
+  return Number.isFinite(value) ? value : null;
+}
+
+function positiveInteger(option: string, value: unknown, fallback: number, allowInfinity: boolean): number {
+  if (value === undefined) return fallback;
+  if (typeof value === 'number' && ((allowInfinity && value === Infinity) || (Number.isInteger(value) && value >= 1))) return value;
+  throw new InvalidOptionError(option, value, `an integer >= 1${allowInfinity ? ', or Infinity (off)' : ''}`);
+}
+
+function fraction(option: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value === 'number' && (value === Infinity || (value > 0 && value <= 1))) return value;
+  throw new InvalidOptionError(option, value, 'a fraction in (0, 1], or Infinity (off)');
+}

@@ -1,0 +1,163 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** One Server-Sent Event. */
+export interface SseMessage {
+  /** The event name (`event:`), e.g. the pool event's type. */
+  readonly event?: string;
+  readonly id?: string | number;
+  /** The payload, usually JSON; newlines are split into several `data:` lines. */
+  readonly data: string;
+}
+
+/** Options of {@link SseEventWriter}. */
+export interface SseEventWriterOptions {
+  /** Events kept for a client that does not keep up; past it, new events are dropped and counted. */
+  readonly maxBufferedEvents: number;
+}
+
+/** What a stream has done so far. */
+export interface SseStreamStats {
+  /** Events written to the response (dropped-reports included). */
+  readonly written: number;
+  /** Events waiting for the client to drain what was written. */
+  readonly queued: number;
+  /** Events dropped because the queue was full. */
+  readonly dropped: number;
+  /** Whether the response is waiting for 'drain'. */
+  readonly backedUp: boolean;
+}
+
+/** A run of dropped events, reported to the client at the place where they were dropped. */
+interface DropMarker {
+  dropped: number;
+}
+
+type Entry = SseMessage | DropMarker;
+
+/**
+ * Writes Server-Sent Events to a Node response with a bounded memory cost per client.
+ *
+ * `res.write()` keeps what it is given in memory until the socket takes it, and says so by
+ * returning false: from then on, events wait in a queue of at most `maxBufferedEvents`, which
+ * is written on `'drain'`. Past that, new events are dropped (the oldest are kept, so the
+ * client sees events in order up to the gap), and at the gap the client gets an event
+ * `dropped` with `{"dropped": <in this gap>, "totalDropped": <so far>}`. A client that stops
+ * reading for good thus costs the socket's buffer, the queue, and nothing more.
+ *
+ * Nest's own `@Sse()` cannot do this: it keeps every event for a slow client until
+ * `maxPendingDataLength`, then disconnects it, and a producer never learns about it.
+ */
+export class SseEventWriter {
+  readonly #response: ServerResponse;
+  readonly #max: number;
+  readonly #queue: Entry[] = [];
+  /** Events in the queue (drop markers not counted). */
+  #queued = 0;
+  #backedUp = false;
+  #written = 0;
+  #dropped = 0;
+  #reported = 0;
+  #ended = false;
+
+  constructor(response: ServerResponse, options: SseEventWriterOptions) {
+    this.#response = response;
+    this.#max = options.maxBufferedEvents;
+    response.on('drain', this.#onDrain);
+  }
+
+  /** Sends the SSE headers and a first comment, so that the client knows it is connected. */
+  open(request?: IncomingMessage): void {
+    const socket = request?.socket;
+    // A stream is long-lived and latency-sensitive: no idle timeout, no Nagle delay.
+    socket?.setTimeout?.(0);
+    socket?.setNoDelay?.(true);
+    socket?.setKeepAlive?.(true);
+    this.#response.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache, no-transform',
+      Connection: 'keep-alive',
+      // nginx buffers responses unless told not to.
+      'X-Accel-Buffering': 'no',
+    });
+    this.#write(': connected\n\n');
+  }
+
+  /** Writes `message` now, queues it while the client is behind, or drops it if the queue is full. */
+  send(message: SseMessage): 'written' | 'queued' | 'dropped' {
+    if (this.#ended) return 'dropped';
+    if (!this.#backedUp && this.#queue.length === 0) {
+      this.#write(format(message));
+      this.#written++;
+      return 'written';
+    }
+    if (this.#queued < this.#max) {
+      this.#queue.push(message);
+      this.#queued++;
+      return 'queued';
+    }
+    this.#dropped++;
+    const last = this.#queue.at(-1);
+    if (last !== undefined && isDropMarker(last)) last.dropped++;
+    else this.#queue.push({ dropped: 1 });
+    return 'dropped';
+  }
+
+  /** A comment line (a heartbeat for proxies); skipped while the client is behind. */
+  comment(text: string): void {
+    if (this.#ended || this.#backedUp || this.#queue.length > 0) return;
+    this.#write(`: ${text.replace(/[\r\n]/g, ' ')}\n\n`);
+  }
+
+  /**
+   * Ends the response. A client that is behind gets its socket destroyed instead: ending
+   * would wait for it to read everything, and could hold a server's shutdown forever.
+   */
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#response.off('drain', this.#onDrain);
+    this.#queue.length = 0;
+    this.#queued = 0;
+    if (this.#response.destroyed || this.#response.writableEnded) return;
+    if (this.#backedUp) this.#response.destroy();
+    else this.#response.end();
+  }
+
+  /** Counters of this stream. */
+  get stats(): SseStreamStats {
+    return { written: this.#written, queued: this.#queued, dropped: this.#dropped, backedUp: this.#backedUp };
+  }
+
+  readonly #onDrain = (): void => {
+    this.#backedUp = false;
+    while (this.#queue.length > 0 && !this.#backedUp && !this.#ended) {
+      const entry = this.#queue.shift() as Entry;
+      if (isDropMarker(entry)) {
+        this.#reported += entry.dropped;
+        this.#write(format({ event: 'dropped', data: JSON.stringify({ dropped: entry.dropped, totalDropped: this.#reported }) }));
+      } else {
+        this.#queued--;
+        this.#write(format(entry));
+      }
+      this.#written++;
+    }
+  };
+
+  #write(chunk: string): void {
+    if (this.#response.writableEnded || this.#response.destroyed) return;
+    if (!this.#response.write(chunk)) this.#backedUp = true;
+  }
+}
+
+function isDropMarker(entry: Entry): entry is DropMarker {
+  return 'dropped' in entry;
+}
+
+/** The wire form of one event; field values lose line breaks, data keeps them as several lines. */
+function format(message: SseMessage): string {
+  let text = '';
+  if (message.id !== undefined) text += `id: ${String(message.id).replace(/[\r\n]/g, '')}\n`;
+  if (message.event !== undefined) text += `event: ${message.event.replace(/[\r\n]/g, '')}\n`;
+  for (const line of message.data.split(/\r\n|\r|\n/)) text += `data: ${line}\n`;
+  return `${text}\n`;
+}

@@ -1,0 +1,240 @@
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import {
+  InvalidOptionError,
+  parseDuration,
+  type Address,
+  type AddressProtocol,
+  type ConnectContext,
+  type Connector,
+  type Duration,
+} from '../pool/index.js';
+import { establish } from './establish.js';
+import { ProxyTunnelError } from './errors.js';
+import { requestTunnel } from './proxy-tunnel.js';
+import { discardSocket, guardSocket } from './socket-state.js';
+import { SocketTransport } from './socket-transport.js';
+
+/** Options of the {@link NetConnector}: how sockets are made, for every address. */
+export interface NetConnectorOptions {
+  /** Disable Nagle's algorithm, as `http.Agent` does, so small requests leave at once. Default true. */
+  noDelay?: boolean;
+  /**
+   * TCP keep-alive probes, so that a peer that vanished without a FIN (a crashed host, a
+   * dropped NAT mapping) is noticed on an idle connection. Default true.
+   */
+  tcpKeepAlive?: boolean;
+  /** Idle time before the first TCP keep-alive probe. Default `'30s'`. */
+  tcpKeepAliveInitialDelay?: Duration;
+  /**
+   * Happy Eyeballs (RFC 8305): try every address a name resolves to, IPv6 and IPv4
+   * interleaved, instead of only the first. Default true. Node does not use it when the
+   * address sets `family` or `localAddress`.
+   */
+  autoSelectFamily?: boolean;
+  /** How long each Happy Eyeballs attempt gets before the next one starts. Default: Node's (250 ms). */
+  autoSelectFamilyAttemptTimeout?: Duration;
+  /** A DNS lookup to use instead of `dns.lookup` (e.g. a caching resolver). */
+  lookup?: net.LookupFunction;
+  /**
+   * TLS options for reaching `https:` proxies (e.g. `ca` for a proxy with a private CA).
+   * They shape every proxy connection of this connector, not one address.
+   */
+  proxyTls?: tls.ConnectionOptions;
+}
+
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
+  'noDelay',
+  'tcpKeepAlive',
+  'tcpKeepAliveInitialDelay',
+  'autoSelectFamily',
+  'autoSelectFamilyAttemptTimeout',
+  'lookup',
+  'proxyTls',
+]);
+
+function checkBoolean(option: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new InvalidOptionError(option, value, 'true or false');
+  return value;
+}
+
+function isSecure(protocol: AddressProtocol): boolean {
+  return protocol === 'https:' || protocol === 'tls:';
+}
+
+/** Where a socket goes: a host and port (with how to reach them), or a Unix socket. */
+type Route = net.TcpNetConnectOpts | net.IpcNetConnectOpts;
+
+/**
+ * The default connector: TCP for `http:`/`tcp:` addresses, TLS for `https:`/`tls:` ones,
+ * made with Node's `net` and `tls`, each connection a {@link SocketTransport}.
+ *
+ * - Everything the address carries shapes the socket: host, port, `localAddress`, `family`,
+ *   `socketPath`, every TLS option (SNI defaults to the host unless it is an IP literal),
+ *   and `proxy`: an HTTP CONNECT tunnel through an `http:` or `https:` proxy, with
+ *   `Proxy-Authorization: Basic` from the proxy URL's credentials. Plain-text addresses
+ *   are tunnelled too, so a proxy must allow CONNECT to their ports.
+ * - The pool's signal is honoured until the socket is ready (TCP connected, TLS handshake
+ *   done and verified): an abort (the pool's `connectTimeout`, the acquirer's signal, the
+ *   pool closing) destroys the socket and rejects with the signal's reason. So it has no
+ *   connect timeout of its own: the pool's `connectTimeout` is it.
+ * - A failure rejects with a {@link ConnectError} that keeps Node's `code` (`ECONNREFUSED`,
+ *   `ENOTFOUND`, `CERT_HAS_EXPIRED`, `ERR_TLS_CERT_ALTNAME_INVALID`, ...) and names the
+ *   redacted address; a proxy that will not tunnel, with a `ProxyTunnelError`.
+ *
+ * @example
+ * ```ts
+ * const pool = new ConnectionPool({ connector: new NetConnector({ tcpKeepAliveInitialDelay: '10s' }) });
+ * const lease = await pool.acquire({ host: 'api.internal', port: 8443, tls: { ca, ALPNProtocols: ['http/1.1'] } });
+ * ```
+ */
+export class NetConnector implements Connector {
+  readonly #noDelay: boolean;
+  readonly #tcpKeepAlive: boolean;
+  readonly #tcpKeepAliveInitialDelayMs: number;
+  readonly #autoSelectFamily: boolean;
+  readonly #autoSelectFamilyAttemptTimeoutMs: number | undefined;
+  readonly #lookup: net.LookupFunction | undefined;
+  readonly #proxyTls: tls.ConnectionOptions;
+
+  /**
+   * @throws InvalidOptionError (`ERR_INVALID_OPTION`) naming the option and the value.
+   */
+  constructor(options: NetConnectorOptions = {}) {
+    if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+      throw new InvalidOptionError('options', options, 'an object of NetConnector options');
+    }
+    for (const name of Object.keys(options)) {
+      if (!KNOWN_OPTIONS.has(name)) {
+        throw new InvalidOptionError(name, (options as Record<string, unknown>)[name], `one of the NetConnector options (${[...KNOWN_OPTIONS].join(', ')}); check the spelling`);
+      }
+    }
+    this.#noDelay = checkBoolean('noDelay', options.noDelay, true);
+    this.#tcpKeepAlive = checkBoolean('tcpKeepAlive', options.tcpKeepAlive, true);
+    this.#tcpKeepAliveInitialDelayMs =
+      options.tcpKeepAliveInitialDelay === undefined ? 30_000 : parseDuration('tcpKeepAliveInitialDelay', options.tcpKeepAliveInitialDelay, false);
+    this.#autoSelectFamily = checkBoolean('autoSelectFamily', options.autoSelectFamily, true);
+    this.#autoSelectFamilyAttemptTimeoutMs =
+      options.autoSelectFamilyAttemptTimeout === undefined
+        ? undefined
+        : Math.ceil(parseDuration('autoSelectFamilyAttemptTimeout', options.autoSelectFamilyAttemptTimeout, false));
+    if (options.lookup !== undefined && typeof options.lookup !== 'function') {
+      throw new InvalidOptionError('lookup', options.lookup, 'a function with the signature of dns.lookup');
+    }
+    this.#lookup = options.lookup;
+    if (options.proxyTls !== undefined && (typeof options.proxyTls !== 'object' || options.proxyTls === null)) {
+      throw new InvalidOptionError('proxyTls', options.proxyTls, 'an object of tls.connect options');
+    }
+    this.#proxyTls = options.proxyTls ?? {};
+  }
+
+  /**
+   * Connects to `address`. Resolves once the socket is ready for bytes (for TLS: after the
+   * handshake, with the server's certificate verified unless `rejectUnauthorized: false`).
+   *
+   * @throws (rejects) {@link ConnectError} with Node's code, {@link ProxyTunnelError}, or
+   * the signal's reason when it is aborted.
+   */
+  connect(address: Address, context: ConnectContext): Promise<SocketTransport> {
+    const { signal } = context;
+    const target = String(address);
+    if (address.proxy !== undefined) return this.#connectViaProxy(address, address.proxy, signal, target);
+    const route = this.#routeTo(address);
+    if (!isSecure(address.protocol)) {
+      return establish(() => net.connect(route), 'connect', signal, target, (socket) => this.#adopt(socket, address, socket));
+    }
+    return establish(() => tls.connect(this.#tlsOptions(address, route)), 'secureConnect', signal, target, (socket) =>
+      this.#adopt(socket, address, socket),
+    );
+  }
+
+  #connectViaProxy(address: Address, proxy: URL, signal: AbortSignal, target: string): Promise<SocketTransport> {
+    if (proxy.protocol !== 'http:' && proxy.protocol !== 'https:') {
+      return Promise.reject(
+        new ProxyTunnelError('ERR_PROXY_UNSUPPORTED', target, `proxies with the "${proxy.protocol}" scheme are not supported. Use an http: or https: proxy URL.`),
+      );
+    }
+    if (address.socketPath !== undefined) {
+      return Promise.reject(new ProxyTunnelError('ERR_PROXY_UNSUPPORTED', target, 'a proxy cannot be combined with socketPath. Pass one or the other.'));
+    }
+    const proxyHost = proxy.hostname.startsWith('[') ? proxy.hostname.slice(1, -1) : proxy.hostname;
+    const proxyPort = proxy.port !== '' ? Number(proxy.port) : proxy.protocol === 'https:' ? 443 : 80;
+    const route = this.#tcpRoute(proxyHost, proxyPort, address);
+    const open =
+      proxy.protocol === 'https:'
+        ? (): net.Socket =>
+            tls.connect({
+              ...this.#proxyTls,
+              ...route,
+              ...(net.isIP(proxyHost) === 0 ? { servername: proxyHost } : {}),
+              ALPNProtocols: ['http/1.1'],
+            })
+        : (): net.Socket => net.connect(route);
+    return establish(open, proxy.protocol === 'https:' ? 'secureConnect' : 'connect', signal, target, (toProxy) =>
+      requestTunnel(toProxy, address, signal, (tunnel) => {
+        if (!isSecure(address.protocol)) return this.#adopt(tunnel, address, tunnel);
+        // The TLS socket takes the tunnel over and reports its failures; the guard keeps
+        // one on the tunnel itself from going unhandled.
+        guardSocket(tunnel);
+        const secured = establish(
+          () => tls.connect({ ...this.#tlsOptions(address, { host: address.host, port: address.port }), socket: tunnel }),
+          'secureConnect',
+          signal,
+          target,
+          (socket) => this.#adopt(socket, address, tunnel, tunnel),
+        );
+        return secured.catch((error: unknown) => {
+          discardSocket(tunnel);
+          throw error;
+        });
+      }),
+    );
+  }
+
+  #routeTo(address: Address): Route {
+    if (address.socketPath !== undefined) return { path: address.socketPath };
+    return this.#tcpRoute(address.host, address.port, address);
+  }
+
+  #tcpRoute(host: string, port: number, address: Address): net.TcpNetConnectOpts {
+    const route: net.TcpNetConnectOpts = { host, port, autoSelectFamily: this.#autoSelectFamily };
+    if (this.#autoSelectFamilyAttemptTimeoutMs !== undefined) route.autoSelectFamilyAttemptTimeout = this.#autoSelectFamilyAttemptTimeoutMs;
+    if (address.localAddress !== undefined) route.localAddress = address.localAddress;
+    if (address.family !== undefined) route.family = address.family;
+    if (this.#lookup !== undefined) route.lookup = this.#lookup;
+    return route;
+  }
+
+  /** Every TLS input of the address (all of them are in its key), then where to connect. */
+  #tlsOptions(address: Address, route: Route): tls.ConnectionOptions {
+    const input = address.tls ?? {};
+    const options = { ...(input as tls.ConnectionOptions), ...route } as tls.ConnectionOptions;
+    // Over a Unix socket or a tunnel, `host` still names the server for certificate checks.
+    options.host = address.host;
+    // SNI carries host names only: Node warns about (and servers ignore) an IP literal.
+    const servername = input.servername ?? (net.isIP(address.host) === 0 ? address.host : undefined);
+    if (servername === undefined) delete options.servername;
+    else options.servername = servername;
+    return options;
+  }
+
+  /** Tunes the TCP socket under `socket` and wraps it, in idle mode, as a transport. */
+  #adopt(socket: net.Socket, address: Address, tcp: net.Socket, tunnel?: net.Socket): SocketTransport {
+    tcp.setNoDelay(this.#noDelay);
+    if (this.#tcpKeepAlive) tcp.setKeepAlive(true, this.#tcpKeepAliveInitialDelayMs);
+    return new SocketTransport(socket, address, tunnel);
+  }
+}
+
+/**
+ * Makes the default TCP/TLS connector.
+ *
+ * @example
+ * ```ts
+ * const pool = new ConnectionPool({ connector: createNetConnector({ noDelay: true }) });
+ * ```
+ */
+export function createNetConnector(options?: NetConnectorOptions): NetConnector {
+  return new NetConnector(options);
+}

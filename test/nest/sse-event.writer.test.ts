@@ -1,0 +1,157 @@
+import type { ServerResponse } from 'node:http';
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { SseEventWriter } from '../../src/nest/index.js';
+
+/**
+ * A response whose client reads only when told: while it does not, writes pile up in the
+ * stream's buffer and `write()` returns false past the high-water mark, as a socket's does.
+ */
+class FakeResponse extends Writable {
+  readonly chunks: string[] = [];
+  status = 0;
+  headers: Record<string, string> = {};
+  #reading = true;
+  #pending: Array<() => void> = [];
+
+  constructor() {
+    super({ highWaterMark: 64, decodeStrings: false });
+  }
+
+  override _write(chunk: string, _encoding: BufferEncoding, callback: () => void): void {
+    this.chunks.push(String(chunk));
+    if (this.#reading) callback();
+    else this.#pending.push(callback);
+  }
+
+  writeHead(status: number, headers: Record<string, string>): this {
+    this.status = status;
+    this.headers = headers;
+    return this;
+  }
+
+  /** The client stops reading. */
+  stall(): void {
+    this.#reading = false;
+  }
+
+  /** The client reads everything again ('drain' follows, asynchronously). */
+  async read(): Promise<void> {
+    this.#reading = true;
+    while (this.#pending.length > 0) this.#pending.shift()?.();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  get text(): string {
+    return this.chunks.join('');
+  }
+
+  /** The events written, as `event:id` (or `dropped:{...}` for reports). */
+  get written(): string[] {
+    return this.text
+      .split('\n\n')
+      .filter((block) => block.length > 0 && !block.startsWith(':'))
+      .map((block) => {
+        const fields = Object.fromEntries(block.split('\n').map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)]));
+        return fields.event === 'dropped' ? `dropped:${fields.data}` : `${fields.event}:${fields.id}`;
+      });
+  }
+}
+
+function writer(max: number): { response: FakeResponse; sse: SseEventWriter } {
+  const response = new FakeResponse();
+  const sse = new SseEventWriter(response as unknown as ServerResponse, { maxBufferedEvents: max });
+  sse.open();
+  return { response, sse };
+}
+
+const big = 'x'.repeat(100); // one event is more than the high-water mark
+
+describe('SseEventWriter', () => {
+  it('sends the SSE headers and a first comment, then each event as it comes while the client keeps up', () => {
+    const { response, sse } = writer(10);
+    expect(response.status).toBe(200);
+    expect(response.headers).toMatchObject({ 'Content-Type': 'text/event-stream; charset=utf-8', 'X-Accel-Buffering': 'no' });
+    expect(sse.send({ id: 1, event: 'connect-start', data: '{"a":1}' })).toBe('written');
+    expect(sse.send({ event: 'multi\nline', data: 'one\ntwo' })).toBe('written');
+    expect(response.text).toBe(': connected\n\nid: 1\nevent: connect-start\ndata: {"a":1}\n\nevent: multiline\ndata: one\ndata: two\n\n');
+    expect(sse.stats).toEqual({ written: 2, queued: 0, dropped: 0, backedUp: false });
+  });
+
+  it('queues while the client is behind, drops past the limit, and reports the gap where it was', async () => {
+    const { response, sse } = writer(2);
+    response.stall();
+    expect(sse.send({ id: 1, event: 'e', data: big })).toBe('written'); // past the high-water mark: backed up
+    expect(sse.stats.backedUp).toBe(true);
+    expect([2, 3, 4, 5, 6].map((id) => sse.send({ id, event: 'e', data: big }))).toEqual(['queued', 'queued', 'dropped', 'dropped', 'dropped']);
+    expect(sse.stats).toEqual({ written: 1, queued: 2, dropped: 3, backedUp: true });
+    expect(response.written).toEqual(['e:1']);
+
+    await response.read();
+    expect(response.written).toEqual(['e:1', 'e:2', 'e:3', 'dropped:{"dropped":3,"totalDropped":3}']);
+    expect(sse.stats).toEqual({ written: 4, queued: 0, dropped: 3, backedUp: false });
+    expect(sse.send({ id: 7, event: 'e', data: 'small' })).toBe('written');
+    expect(response.written.at(-1)).toBe('e:7');
+  });
+
+  it('reports each gap on its own, with the running total', async () => {
+    const { response, sse } = writer(1);
+    response.stall();
+    sse.send({ id: 1, event: 'e', data: big });
+    sse.send({ id: 2, event: 'e', data: big }); // queued
+    sse.send({ id: 3, event: 'e', data: big }); // dropped
+    await response.read();
+    response.stall();
+    sse.send({ id: 4, event: 'e', data: big }); // written, backs up again
+    sse.send({ id: 5, event: 'e', data: big }); // queued
+    sse.send({ id: 6, event: 'e', data: big }); // dropped
+    sse.send({ id: 7, event: 'e', data: big }); // dropped
+    await response.read();
+    expect(response.written).toEqual([
+      'e:1',
+      'e:2',
+      'dropped:{"dropped":1,"totalDropped":1}',
+      'e:4',
+      'e:5',
+      'dropped:{"dropped":2,"totalDropped":3}',
+    ]);
+  });
+
+  it('with maxBufferedEvents 0, drops everything while the client is behind', async () => {
+    const { response, sse } = writer(0);
+    response.stall();
+    sse.send({ id: 1, event: 'e', data: big });
+    expect(sse.send({ id: 2, event: 'e', data: 'x' })).toBe('dropped');
+    await response.read();
+    expect(response.written).toEqual(['e:1', 'dropped:{"dropped":1,"totalDropped":1}']);
+  });
+
+  it('skips heartbeat comments while the client is behind', async () => {
+    const { response, sse } = writer(5);
+    sse.comment('heartbeat');
+    response.stall();
+    sse.send({ id: 1, event: 'e', data: big });
+    sse.comment('heartbeat');
+    expect(response.text.match(/: heartbeat/g)).toHaveLength(1);
+    await response.read();
+    sse.comment('beat\nbeat');
+    expect(response.text.endsWith(': beat beat\n\n')).toBe(true);
+  });
+
+  it('ends a response that keeps up, destroys one that is behind, and sends nothing after', () => {
+    const ok = writer(5);
+    ok.sse.end();
+    expect(ok.response.writableEnded).toBe(true);
+    expect(ok.response.destroyed).toBe(false);
+    expect(ok.sse.send({ id: 1, event: 'e', data: 'late' })).toBe('dropped');
+    expect(ok.response.written).toEqual([]);
+
+    const stuck = writer(5);
+    stuck.response.stall();
+    stuck.sse.send({ id: 1, event: 'e', data: big });
+    stuck.sse.send({ id: 2, event: 'e', data: big });
+    stuck.sse.end();
+    expect(stuck.response.destroyed).toBe(true);
+    expect(stuck.sse.stats.queued).toBe(0);
+  });
+});

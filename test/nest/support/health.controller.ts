@@ -1,0 +1,24 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
+import { ConnectionPoolHealthIndicator } from '../../../src/nest/index.js';
+
+/** Readiness and liveness probes as an application would write them. */
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly pools: ConnectionPoolHealthIndicator,
+  ) {}
+
+  @Get('ready')
+  @HealthCheck()
+  ready(@Query('pool') pool?: string) {
+    return this.health.check([() => this.pools.isHealthy('pool', { pool, window: '30s' })]);
+  }
+
+  @Get('live')
+  @HealthCheck()
+  live(@Query('pool') pool?: string) {
+    return this.health.check([() => this.pools.isAlive('pool', { pool, grace: '5s' })]);
+  }
+}
