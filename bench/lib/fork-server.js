@@ -1,0 +1,18 @@
+// Starts a benchmark server in a child process and resolves with its port and a stop().
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+
+export async function forkServer(relativePath) {
+  const child = fork(fileURLToPath(new URL(`../${relativePath}`, import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const [message] = await once(child, 'message');
+  return {
+    port: message.port,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = once(child, 'exit');
+      child.disconnect();
+      await exited;
+    },
+  };
+}
