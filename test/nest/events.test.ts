@@ -20,7 +20,7 @@ import { LoopbackServer } from './support/loopback-server.js';
 import { createApp } from './support/nest-app.js';
 import { SseClient } from './support/sse-client.js';
 import { tcpConnector } from './support/tcp-connector.js';
-import { VirtualClock } from './support/virtual-clock.js';
+import { VirtualClock } from '../support/virtual-clock.js';
 import { waitFor } from './support/wait-for.js';
 
 /** A connector whose every connect fails at once, with a message carrying credentials and a long tail. */
@@ -115,8 +115,8 @@ describe('the event stream (ConnectionPoolEventsModule)', () => {
     const [connectStart, connectEnd, acquired, released, reacquired] = client.poolEvents;
     expect(connectStart).toEqual({ type: 'connect-start', at: 0, connectionId: 'c1', address });
     expect(connectEnd).toEqual({ type: 'connect-end', at: 0, connectionId: 'c1', address, durationMs: 0 });
-    expect(acquired).toEqual({ type: 'connection-acquired', at: 0, connectionId: 'c1', address, reused: false, allocations: 1, waitedMs: 0 });
-    expect(released).toEqual({ type: 'connection-released', at: 0, connectionId: 'c1', address, allocations: 0, heldMs: 0 });
+    expect(acquired).toEqual({ type: 'connection-acquired', at: 0, connectionId: 'c1', address, reused: false, allocations: 1, allocationLimit: 1, waitedMs: 0 });
+    expect(released).toEqual({ type: 'connection-released', at: 0, connectionId: 'c1', address, allocations: 0, allocationLimit: 1, heldMs: 0 });
     expect(reacquired).toMatchObject({ type: 'connection-acquired', reused: true });
   });
 

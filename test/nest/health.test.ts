@@ -14,7 +14,7 @@ import { HealthController } from './support/health.controller.js';
 import { LoopbackServer } from './support/loopback-server.js';
 import { createApp } from './support/nest-app.js';
 import { echo, tcpConnector } from './support/tcp-connector.js';
-import { VirtualClock } from './support/virtual-clock.js';
+import { VirtualClock } from '../support/virtual-clock.js';
 import { waitFor } from './support/wait-for.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;

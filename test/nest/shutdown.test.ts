@@ -17,7 +17,7 @@ import { LoopbackServer } from './support/loopback-server.js';
 import { createApp } from './support/nest-app.js';
 import { SseClient } from './support/sse-client.js';
 import { echo, socketOf, tcpConnector } from './support/tcp-connector.js';
-import { VirtualClock } from './support/virtual-clock.js';
+import { VirtualClock } from '../support/virtual-clock.js';
 import { waitFor } from './support/wait-for.js';
 
 /** Lets a test hold a request in flight, and know when it got there. */

@@ -1,8 +1,8 @@
 import { VirtualAction, VirtualTimeScheduler } from 'rxjs';
 
 /**
- * A virtual clock for the pool (the same idea as test/pool/support/virtual-time.ts, kept
- * here so that the Nest suite does not depend on the engine suite's helpers).
+ * A virtual clock for the pool: give `scheduler` to the pool and time moves only when the
+ * test says so.
  */
 export class VirtualClock {
   readonly scheduler = new VirtualTimeScheduler(VirtualAction, Infinity);
@@ -35,7 +35,7 @@ export class VirtualClock {
     this.scheduler.frame = this.now + ms;
   }
 
-  /** Actions still scheduled. */
+  /** Actions still scheduled (a pool with nothing to do must hold none). */
   get pendingActions(): number {
     return this.scheduler.actions.length;
   }
