@@ -1,0 +1,39 @@
+# syntax=docker/dockerfile:1
+# The reference gateway service as an image; k8s/ deploys it:
+#   docker build -t reactive-connection-pool:0.1.0 .
+#   docker run --rm -p 3000:3000 reactive-connection-pool:0.1.0
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# ---- build: the full install (tsc and the Nest packages) and `npm run build` -------------
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
+COPY src ./src
+RUN npm run build
+
+# ---- runtime: the build output, no compiler, not root --------------------------------------
+FROM ${NODE_IMAGE} AS runtime
+LABEL org.opencontainers.image.title="reactive-connection-pool" \
+      org.opencontainers.image.description="The reference gateway service of reactive-connection-pool" \
+      org.opencontainers.image.version="0.1.0" \
+      org.opencontainers.image.licenses="MIT"
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=3000
+WORKDIR /app
+COPY --from=build /app/package.json ./package.json
+# The whole install: the service's own packages (@nestjs/*, @nestjs/terminus, prom-client) are
+# devDependencies of the library, so `npm prune --omit=dev` would remove them.
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+# Numeric, so that Kubernetes can check runAsNonRoot (the image's `node` user, uid 1000).
+USER 1000:1000
+EXPOSE 3000
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health/live').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# node itself as PID 1 (not npm): it gets SIGTERM and drains (see src/app/lifecycle/graceful-shutdown.ts).
+STOPSIGNAL SIGTERM
+CMD ["node", "dist/main.js"]

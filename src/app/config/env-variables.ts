@@ -1,0 +1,109 @@
+import {
+  bearerToken,
+  duration,
+  host,
+  integer,
+  oneOf,
+  optional,
+  pemFile,
+  port,
+  routePath,
+  upstreamUrl,
+  withDefault,
+  type EnvVariable,
+} from './env-variable.js';
+
+/** The log levels of `LOG_LEVEL`, from the quietest. */
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+/** One of {@link LOG_LEVELS}. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The formats of `LOG_FORMAT`. */
+export const LOG_FORMATS = ['text', 'json'] as const;
+/** One of {@link LOG_FORMATS}. */
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/**
+ * Every environment variable the reference service reads, with its default and meaning: the
+ * single source for the configuration loader, the README's table (a test compares them) and
+ * the Kubernetes ConfigMap (a test checks that its keys are these).
+ *
+ * An empty value counts as unset, so that a ConfigMap can blank a variable out.
+ */
+export const ENV_VARIABLES = {
+  PORT: withDefault({ default: '3000', description: 'the port the service listens on (0: any free port)', parse: port }),
+  HOST: withDefault({
+    default: '127.0.0.1',
+    description: "the address the service listens on; '0.0.0.0' in a container (the Dockerfile and the ConfigMap set it)",
+    parse: host,
+  }),
+  UPSTREAM_URL: optional({
+    unset: 'an embedded upstream on loopback',
+    description: 'where `/proxy/*` forwards to: an http: or https: origin, with an optional base path',
+    parse: upstreamUrl,
+  }),
+  UPSTREAM_CA_FILE: optional({
+    unset: "Node's trusted CAs",
+    description: 'a PEM file of the CA(s) that signed an https: upstream\'s certificate',
+    parse: pemFile,
+  }),
+  UPSTREAM_TIMEOUT: withDefault({
+    default: '30s',
+    description: 'how long the upstream may take to answer (acquire and connect included), and stay silent within a body; past it: 504',
+    parse: duration(true),
+  }),
+  POOL_MAX_IDLE: withDefault({ default: '5', description: 'idle upstream connections kept (`maxIdleConnections`)', parse: integer(0) }),
+  POOL_KEEP_ALIVE: withDefault({ default: '5m', description: 'how long an idle upstream connection is kept (`keepAlive`)', parse: duration(false) }),
+  POOL_MAX_PER_ADDRESS: withDefault({
+    default: 'Infinity',
+    description: 'upstream connections per address; beyond it requests wait (`maxConnectionsPerAddress`)',
+    parse: integer(1, true),
+  }),
+  POOL_MAX_CONNECTIONS: withDefault({
+    default: 'Infinity',
+    description: 'upstream connections in all (`maxConnections`)',
+    parse: integer(1, true),
+  }),
+  POOL_ACQUIRE_TIMEOUT: withDefault({
+    default: '30s',
+    description: 'how long a request may wait for a connection slot under the limits; past it: 503 (`acquireTimeout`)',
+    parse: duration(true),
+  }),
+  POOL_CONNECT_TIMEOUT: withDefault({
+    default: '10s',
+    description: 'how long a connect to the upstream may take; past it: 504 (`connectTimeout`)',
+    parse: duration(true),
+  }),
+  POOL_LEAK_DETECTION: optional({
+    unset: 'off',
+    description: 'a lease held longer is reported as `lease-held-too-long` (`leakDetectionThreshold`)',
+    parse: duration(false),
+  }),
+  DRAIN_TIMEOUT: withDefault({
+    default: '10s',
+    description: 'on SIGTERM/SIGINT: how long requests in flight and the pool may take to finish (`drainTimeout`)',
+    parse: duration(false),
+  }),
+  ADMIN_TOKEN: optional({
+    unset: 'the admin API is disabled',
+    description: 'bearer token for `DELETE /pool/connections/:id` (16 characters or more); never logged',
+    parse: bearerToken,
+    secret: true,
+  }),
+  EVENTS_PATH: withDefault({
+    default: '/pool/events',
+    description: 'the route of the pool event stream (Server-Sent Events)',
+    parse: routePath,
+  }),
+  LOG_LEVEL: withDefault({ default: 'info', description: "'error', 'warn', 'info' or 'debug' (one line per proxied request)", parse: oneOf(LOG_LEVELS) }),
+  LOG_FORMAT: withDefault({ default: 'text', description: "'text' (with the start banner) or 'json' (one object per line)", parse: oneOf(LOG_FORMATS) }),
+} as const satisfies Record<string, EnvVariable<unknown>>;
+
+/** The name of a variable the service reads. */
+export type EnvVariableName = keyof typeof ENV_VARIABLES;
+
+/** The names of every variable the service reads. */
+export const ENV_VARIABLE_NAMES = Object.keys(ENV_VARIABLES) as EnvVariableName[];
+
+/** The parsed value of every variable. */
+export type ParsedEnv = { readonly [K in EnvVariableName]: ReturnType<(typeof ENV_VARIABLES)[K]['parse']> };

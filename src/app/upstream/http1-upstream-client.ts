@@ -1,0 +1,153 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { pipeline } from 'node:stream';
+import type { SchedulerLike, Subscription } from 'rxjs';
+import type { ConnectionPool, PooledAgent } from '../../http/index.js';
+import { IdleTimeoutStream } from './idle-timeout.stream.js';
+import type { UpstreamClient, UpstreamRequest, UpstreamResponse } from './upstream-client.js';
+import { toUpstreamError, upstreamTimeout } from './upstream.errors.js';
+import type { UpstreamTarget } from './upstream-target.js';
+
+/** Options of {@link Http1UpstreamClient}. */
+export interface Http1UpstreamClientOptions {
+  /**
+   * How long the upstream may take to send its response headers (a connection slot, the
+   * connect and the request included), and how long its body may stay silent. `Infinity`: no limit.
+   */
+  readonly timeoutMs: number;
+  /** The clock and timers; default the pool's scheduler, so that tests can use virtual time. */
+  readonly scheduler?: SchedulerLike;
+}
+
+/** Methods that may be sent again after a failure (RFC 9110 §9.2.2). */
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+
+/** Node's codes for a connection that the server closed while it sat idle in the pool. */
+const STALE_CONNECTION_CODES = new Set(['ECONNRESET', 'EPIPE']);
+
+/** A request failed on a reused connection before any response byte: it is safe to send again. */
+class StaleConnectionError extends Error {
+  constructor(readonly original: unknown) {
+    super('the reused connection was closed by the upstream');
+  }
+}
+
+/**
+ * HTTP/1.1 to the upstream over the pool's `PooledAgent` (`pool.httpAgent()` or
+ * `pool.httpsAgent()`): every request leases a pooled connection and gives it back when the
+ * response has been read to the end.
+ *
+ * - Bodies stream both ways with backpressure; nothing is buffered whole.
+ * - A request without a body, with an idempotent method, that fails on a reused connection
+ *   before any response byte (the upstream closed it while it was idle) is sent once more:
+ *   Node flags exactly that case (`req.reusedSocket`) as safe to retry.
+ * - Timeouts (`timeoutMs`) run on the pool's scheduler: a late answer fails with a 504
+ *   `UpstreamError`, a stalled body is cut.
+ */
+export class Http1UpstreamClient implements UpstreamClient {
+  readonly protocol = 'http/1.1';
+  readonly #target: UpstreamTarget;
+  readonly #agent: PooledAgent;
+  readonly #timeoutMs: number;
+  readonly #scheduler: SchedulerLike;
+
+  constructor(pool: ConnectionPool, target: UpstreamTarget, options: Http1UpstreamClientOptions) {
+    this.#target = target;
+    this.#timeoutMs = options.timeoutMs;
+    this.#scheduler = options.scheduler ?? pool.options.scheduler;
+    if (target.protocol === 'http:') this.#agent = pool.httpAgent();
+    else this.#agent = target.ca === undefined ? pool.httpsAgent() : pool.httpsAgent({ tls: { ca: target.ca } });
+  }
+
+  /** @throws UpstreamError (502, 503, 504); or any error once `request.signal` has aborted. */
+  async request(request: UpstreamRequest): Promise<UpstreamResponse> {
+    const deadline = this.#scheduler.now() + this.#timeoutMs;
+    const retryable = request.body === null && IDEMPOTENT_METHODS.has(request.method.toUpperCase());
+    try {
+      return await this.#send(request, deadline);
+    } catch (error) {
+      if (!(error instanceof StaleConnectionError)) throw error;
+      if (!retryable || request.signal.aborted) throw toUpstreamError(error.original, this.#target.toString());
+      return await this.#send(request, deadline);
+    }
+  }
+
+  #send(request: UpstreamRequest, deadline: number): Promise<UpstreamResponse> {
+    const target = this.#target;
+    const name = target.toString();
+    return new Promise<UpstreamResponse>((resolve, reject) => {
+      if (request.signal.aborted) {
+        reject(new Error('The client went away before the request was sent.'));
+        return;
+      }
+      const outgoing = (target.protocol === 'https:' ? https : http).request({
+        protocol: target.protocol,
+        hostname: target.hostname,
+        port: target.port,
+        method: request.method,
+        path: target.pathFor(request.path),
+        headers: request.headers,
+        agent: this.#agent,
+      });
+      let answered = false;
+      let timer: Subscription | null = null;
+      const remaining = deadline - this.#scheduler.now();
+      if (remaining !== Infinity) {
+        timer = this.#scheduler.schedule(() => outgoing.destroy(upstreamTimeout(name, this.#timeoutMs, 'answer')), Math.max(0, remaining));
+      }
+      const onAbort = (): void => {
+        outgoing.destroy(new Error('The client went away.'));
+      };
+      request.signal.addEventListener('abort', onAbort, { once: true });
+      const settle = (): void => {
+        timer?.unsubscribe();
+        request.signal.removeEventListener('abort', onAbort);
+      };
+
+      outgoing.once('response', (res) => {
+        answered = true;
+        settle();
+        resolve({
+          statusCode: res.statusCode ?? 502,
+          statusMessage: res.statusMessage,
+          headers: res.headers,
+          body: this.#watchBody(res),
+          protocol: this.protocol,
+          reusedConnection: outgoing.reusedSocket,
+        });
+      });
+      outgoing.on('error', (error) => {
+        // Once answered, failures belong to the body stream (see #watchBody).
+        if (answered) return;
+        settle();
+        if (outgoing.reusedSocket && STALE_CONNECTION_CODES.has((error as { code?: string }).code ?? '')) reject(new StaleConnectionError(error));
+        else reject(toUpstreamError(error, name));
+      });
+
+      const body = request.body;
+      if (body === null) {
+        outgoing.end();
+        return;
+      }
+      // Not pipeline(): it would destroy the client's request (and so its socket) when the
+      // upstream side fails, and the proxy could no longer answer 502 or 504.
+      body.pipe(outgoing);
+      body.once('error', (error) => outgoing.destroy(error));
+      outgoing.once('close', () => {
+        body.unpipe(outgoing);
+        // Whatever the client still sends is read and dropped, so that its response can be written.
+        if (!body.readableEnded) body.resume();
+      });
+    });
+  }
+
+  /** The response body, failing on a stall (`timeoutMs`) or an upstream that drops mid-body. */
+  #watchBody(res: http.IncomingMessage): IdleTimeoutStream {
+    const name = this.#target.toString();
+    const watched = new IdleTimeoutStream(this.#scheduler, this.#timeoutMs, () => upstreamTimeout(name, this.#timeoutMs, 'body'));
+    // pipeline: a consumer that goes away destroys `res` (its connection is then not reused),
+    // and an upstream that drops mid-body fails `watched`.
+    pipeline(res, watched, () => undefined);
+    return watched;
+  }
+}
