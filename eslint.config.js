@@ -19,6 +19,13 @@ export default tseslint.config(
     },
   },
   {
+    // The benchmarks are plain Node.js scripts.
+    files: ['bench/**/*.js'],
+    languageOptions: {
+      globals: { performance: 'readonly', global: 'readonly', URL: 'readonly', Buffer: 'readonly', setInterval: 'readonly', clearInterval: 'readonly' },
+    },
+  },
+  {
     // The engine knows nothing of networking: see DESIGN.md.
     files: ['src/pool/**/*.ts'],
     rules: {

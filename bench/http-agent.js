@@ -87,6 +87,10 @@ for (const [concurrency, byName] of Object.entries(throughput)) {
   }
 }
 
-const results = { throughput };
-console.log(`\nRESULT ${JSON.stringify(results)}`);
+// Targets (issue 3): the PooledAgent at least as fast as http.Agent, at both concurrencies.
+const targets = Object.entries(throughput).map(([concurrency, byName]) => {
+  const ratio = byName.PooledAgent / byName['http.Agent'];
+  return { name: `PooledAgent / http.Agent throughput, c=${concurrency} (>= 1.0x)`, measured: `${ratio.toFixed(2)}x`, met: ratio >= 1.0 };
+});
+console.log(`#result ${JSON.stringify({ throughput, targets })}`);
 await server.stop();

@@ -1,0 +1,118 @@
+// pool.dispatcher() against undici's own dispatchers, HTTP/1.1, same server (another
+// process), same run:
+//   - undici.request through pool.dispatcher() vs through undici's Pool, same connection count
+//     (target: >= 0.95x undici's throughput);
+//   - fetch through pool.dispatcher() vs fetch with an undici Agent (target: >= 1.0x).
+// Requests per second, medians of interleaved rounds (the order of contenders rotates).
+//
+//   npm run build && node --expose-gc bench/http-dispatcher.js [--rounds 7] [--requests 20000]
+import { Agent, Pool, fetch, request } from 'undici';
+import { ConnectionPool } from '../dist/index.js';
+import { forkServer } from './lib/fork-server.js';
+import { formatRatio, median, printTable, rotate, roundsFromArgs } from './lib/stats.js';
+
+const rounds = roundsFromArgs(7);
+const requestsArg = process.argv.indexOf('--requests');
+const TOTAL = requestsArg >= 0 ? Number(process.argv[requestsArg + 1]) : 20_000;
+
+/** Scenarios: concurrent callers, and connections for both sides. */
+const SCENARIOS = [
+  { name: 'c=1, 1 connection', concurrency: 1, connections: 1 },
+  { name: 'c=32, 32 connections', concurrency: 32, connections: 32 },
+  { name: 'c=32, 8 connections (queued)', concurrency: 32, connections: 8 },
+];
+
+/** Requests per second with `concurrency` loops sharing `total` requests. */
+async function measure(send, concurrency, total) {
+  let left = total;
+  const start = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (left-- > 0) await send();
+    }),
+  );
+  return total / (Number(process.hrtime.bigint() - start) / 1e9);
+}
+
+const server = await forkServer('servers/http-upstream.js');
+const origin = `http://127.0.0.1:${server.port}`;
+const url = `${origin}/`;
+
+function contenders(connections) {
+  const pool = new ConnectionPool({ maxConnectionsPerAddress: connections, maxIdleConnections: connections });
+  const dispatcher = pool.dispatcher();
+  const undiciPool = new Pool(origin, { connections });
+  const undiciAgent = new Agent({ connections });
+  return {
+    request: {
+      'undici Pool': {
+        send: async () => {
+          const { body } = await request(url, { dispatcher: undiciPool });
+          await body.dump();
+        },
+      },
+      'pool.dispatcher()': {
+        send: async () => {
+          const { body } = await request(url, { dispatcher });
+          await body.dump();
+        },
+      },
+    },
+    fetch: {
+      'undici Agent': {
+        send: async () => {
+          const response = await fetch(url, { dispatcher: undiciAgent });
+          await response.arrayBuffer();
+        },
+      },
+      'pool.dispatcher()': {
+        send: async () => {
+          const response = await fetch(url, { dispatcher });
+          await response.arrayBuffer();
+        },
+      },
+    },
+    close: async () => {
+      await Promise.all([pool.close(), undiciPool.close(), undiciAgent.close()]);
+    },
+  };
+}
+
+const results = {};
+for (const scenario of SCENARIOS) {
+  for (const api of ['request', 'fetch']) {
+    const total = api === 'fetch' ? Math.ceil(TOTAL / 2) : TOTAL;
+    const samples = {};
+    for (let round = 0; round < rounds; round++) {
+      const all = contenders(scenario.connections);
+      const names = rotate(Object.keys(all[api]), round);
+      for (const name of names) {
+        await measure(all[api][name].send, scenario.concurrency, Math.ceil(total / 10)); // warm-up
+        (samples[name] ??= []).push(await measure(all[api][name].send, scenario.concurrency, total));
+      }
+      await all.close();
+    }
+    const [baseline, ours] = api === 'request' ? ['undici Pool', 'pool.dispatcher()'] : ['undici Agent', 'pool.dispatcher()'];
+    const ratios = samples[ours].map((rps, i) => rps / samples[baseline][i]);
+    results[`${api} ${scenario.name}`] = {
+      baseline: median(samples[baseline]),
+      pool: median(samples[ours]),
+      ratio: median(ratios),
+      target: api === 'request' ? 0.95 : 1.0,
+    };
+  }
+}
+
+printTable(
+  `HTTP/1.1 through pool.dispatcher(), ${TOTAL} requests (fetch: half), median of ${rounds} interleaved rounds`,
+  ['scenario', 'undici req/s', 'pool req/s', 'ratio (median of rounds)', 'target'],
+  Object.entries(results).map(([name, r]) => [
+    `${name.startsWith('request') ? 'undici.request vs undici Pool' : 'fetch vs undici Agent'}: ${name.replace(/^\w+ /, '')}`,
+    Math.round(r.baseline).toString(),
+    Math.round(r.pool).toString(),
+    formatRatio(r.ratio),
+    `>= ${r.target.toFixed(2)}x ${r.ratio >= r.target ? 'met' : 'MISSED'}`,
+  ]),
+);
+console.log(`\nRESULT ${JSON.stringify(results)}`);
+await server.stop();
