@@ -1,0 +1,80 @@
+import { readFileSync } from 'node:fs';
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startHttpServer, type HttpTestServer } from '../support/http-servers.js';
+
+// The README's examples are the files in examples/, word for word, and they run here against
+// a real local server, so that they cannot rot.
+const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+
+/** Every `<!-- example: path -->` marker and the code block that follows it. */
+function examplesInReadme(): Array<{ path: string; code: string }> {
+  const found: Array<{ path: string; code: string }> = [];
+  const pattern = /<!-- example: (\S+) -->\s*```ts\n([\s\S]*?)```/g;
+  for (let match = pattern.exec(readme); match !== null; match = pattern.exec(readme)) {
+    found.push({ path: match[1] as string, code: match[2] as string });
+  }
+  return found;
+}
+
+let upstream: HttpTestServer;
+
+beforeAll(async () => {
+  upstream = await startHttpServer((req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ path: req.url }));
+  });
+  process.env.API_ORIGIN = upstream.origin;
+  process.env.ORDERS_API = upstream.origin;
+});
+
+afterAll(async () => {
+  await upstream.close();
+});
+
+describe('README examples', () => {
+  it('are the files in examples/, word for word', () => {
+    const examples = examplesInReadme();
+    expect(examples.map((e) => e.path).sort()).toEqual(['examples/nest-app.ts', 'examples/quick-start.ts']);
+    for (const { path, code } of examples) {
+      expect(code, `${path} in README.md`).toBe(readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8'));
+    }
+  });
+
+  it('quick start: three requests over one pooled connection, then a clean close', async () => {
+    const lines: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
+      lines.push(args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' '));
+    });
+    try {
+      await import('../../examples/quick-start.js');
+    } finally {
+      log.mockRestore();
+    }
+    expect(lines).toContain('/a {"path":"/a"}');
+    expect(lines).toContain('/c {"path":"/c"}');
+    expect(lines.filter((l) => l.startsWith('connect-start'))).toHaveLength(1);
+    const totals = JSON.parse(lines.find((l) => l.startsWith('{"connects"')) ?? '{}') as Record<string, number>;
+    expect(totals).toMatchObject({ connects: 1, acquired: 3, reused: 2 });
+    expect(lines.at(-1)).toBe('pool-closed ');
+    expect(upstream.sockets).toHaveLength(1);
+  });
+
+  it('Nest app: HttpModule over the pool, probes and the event stream', async () => {
+    const { AppModule } = await import('../../examples/nest-app.js');
+    const app: INestApplication = await NestFactory.create(AppModule, { logger: false });
+    await app.init();
+    try {
+      const server = app.getHttpServer();
+      await request(server).get('/orders').expect(200, { path: '/orders' });
+      await request(server).get('/orders').expect(200);
+      await request(server).get('/health/live').expect(200);
+      const ready = await request(server).get('/health/ready').expect(200);
+      expect(ready.body).toMatchObject({ status: 'ok', info: { pool: { status: 'up' } } });
+    } finally {
+      await app.close();
+    }
+  });
+});
