@@ -3,15 +3,18 @@
 //   - undici.request through pool.dispatcher() vs through undici's Pool, same connection count
 //     (target: >= 0.95x undici's throughput);
 //   - fetch through pool.dispatcher() vs fetch with an undici Agent (target: >= 1.0x).
-// Requests per second, medians of interleaved rounds (the order of contenders rotates).
+// Requests per second; in each round the contenders take turns in slices (the order rotates
+// from round to round); the ratio is the median of the rounds' ratios.
 //
-//   npm run build && node --expose-gc bench/http-dispatcher.js [--rounds 7] [--requests 20000]
+//   npm run build && node --expose-gc bench/http-dispatcher.js [--rounds 7] [--requests 20000] [--slices 4]
 import { Agent, Pool, fetch, request } from 'undici';
 import { ConnectionPool } from '../dist/index.js';
 import { forkServer } from './lib/fork-server.js';
 import { formatRatio, median, printTable, rotate, roundsFromArgs } from './lib/stats.js';
 
 const rounds = roundsFromArgs(7);
+const slicesArg = process.argv.indexOf('--slices');
+const SLICES = slicesArg >= 0 ? Number(process.argv[slicesArg + 1]) : 4;
 const requestsArg = process.argv.indexOf('--requests');
 const TOTAL = requestsArg >= 0 ? Number(process.argv[requestsArg + 1]) : 20_000;
 
@@ -22,8 +25,8 @@ const SCENARIOS = [
   { name: 'c=32, 8 connections (queued)', concurrency: 32, connections: 8 },
 ];
 
-/** Requests per second with `concurrency` loops sharing `total` requests. */
-async function measure(send, concurrency, total) {
+/** Seconds that `concurrency` loops sharing `total` requests take. */
+async function timed(send, concurrency, total) {
   let left = total;
   const start = process.hrtime.bigint();
   await Promise.all(
@@ -31,7 +34,22 @@ async function measure(send, concurrency, total) {
       while (left-- > 0) await send();
     }),
   );
-  return total / (Number(process.hrtime.bigint() - start) / 1e9);
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+/**
+ * One round: each contender sends `total` requests, in SLICES slices taken in turns
+ * (A B A B ...), so that a change of load on the machine (it is shared) weighs on all of them
+ * alike. Returns requests per second by contender.
+ */
+async function round(runners, concurrency, total, order) {
+  const seconds = Object.fromEntries(order.map((name) => [name, 0]));
+  const slice = Math.ceil(total / SLICES);
+  for (const name of order) await timed(runners[name], concurrency, Math.ceil(slice / 2)); // warm-up
+  for (let i = 0; i < SLICES; i++) {
+    for (const name of order) seconds[name] += await timed(runners[name], concurrency, slice);
+  }
+  return Object.fromEntries(order.map((name) => [name, (slice * SLICES) / seconds[name]]));
 }
 
 const server = await forkServer('servers/http-upstream.js');
@@ -83,13 +101,11 @@ for (const scenario of SCENARIOS) {
   for (const api of ['request', 'fetch']) {
     const total = api === 'fetch' ? Math.ceil(TOTAL / 2) : TOTAL;
     const samples = {};
-    for (let round = 0; round < rounds; round++) {
+    for (let r = 0; r < rounds; r++) {
       const all = contenders(scenario.connections);
-      const names = rotate(Object.keys(all[api]), round);
-      for (const name of names) {
-        await measure(all[api][name].send, scenario.concurrency, Math.ceil(total / 10)); // warm-up
-        (samples[name] ??= []).push(await measure(all[api][name].send, scenario.concurrency, total));
-      }
+      const runners = Object.fromEntries(Object.entries(all[api]).map(([name, { send }]) => [name, send]));
+      const rps = await round(runners, scenario.concurrency, total, rotate(Object.keys(runners), r));
+      for (const [name, value] of Object.entries(rps)) (samples[name] ??= []).push(value);
       await all.close();
     }
     const [baseline, ours] = api === 'request' ? ['undici Pool', 'pool.dispatcher()'] : ['undici Agent', 'pool.dispatcher()'];

@@ -1,9 +1,9 @@
 // HTTP/2 through pool.dispatcher() against undici with allowH2, same server (another process,
 // TLS with ALPN h2), same run, one session each (target: >= 1.0x undici's throughput).
-// undici.request and fetch; requests per second, medians of interleaved rounds (the order
-// of contenders rotates each round), ratios as the median of each round's ratio.
+// undici.request and fetch; requests per second; in each round the contenders take turns in
+// slices (the order rotates from round to round); the ratio is the median of the rounds' ratios.
 //
-//   npm run build && node --expose-gc bench/http2-dispatcher.js [--rounds 7] [--requests 20000]
+//   npm run build && node --expose-gc bench/http2-dispatcher.js [--rounds 7] [--requests 20000] [--slices 4]
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,8 @@ import { ConnectionPool } from '../dist/index.js';
 import { formatRatio, median, printTable, rotate, roundsFromArgs } from './lib/stats.js';
 
 const rounds = roundsFromArgs(7);
+const slicesArg = process.argv.indexOf('--slices');
+const SLICES = slicesArg >= 0 ? Number(process.argv[slicesArg + 1]) : 4;
 const requestsArg = process.argv.indexOf('--requests');
 const TOTAL = requestsArg >= 0 ? Number(process.argv[requestsArg + 1]) : 20_000;
 const CONCURRENCY = [1, 32, 100];
@@ -31,8 +33,8 @@ async function forkH2Server() {
   };
 }
 
-/** Requests per second with `concurrency` loops sharing `total` requests. */
-async function measure(send, concurrency, total) {
+/** Seconds that `concurrency` loops sharing `total` requests take. */
+async function timed(send, concurrency, total) {
   let left = total;
   const start = process.hrtime.bigint();
   await Promise.all(
@@ -40,7 +42,22 @@ async function measure(send, concurrency, total) {
       while (left-- > 0) await send();
     }),
   );
-  return total / (Number(process.hrtime.bigint() - start) / 1e9);
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+/**
+ * One round: each contender sends `total` requests, in SLICES slices taken in turns
+ * (A B A B ...), so that a change of load on the machine (it is shared) weighs on all of them
+ * alike. Returns requests per second by contender.
+ */
+async function round(runners, concurrency, total, order) {
+  const seconds = Object.fromEntries(order.map((name) => [name, 0]));
+  const slice = Math.ceil(total / SLICES);
+  for (const name of order) await timed(runners[name], concurrency, Math.ceil(slice / 2)); // warm-up
+  for (let i = 0; i < SLICES; i++) {
+    for (const name of order) seconds[name] += await timed(runners[name], concurrency, slice);
+  }
+  return Object.fromEntries(order.map((name) => [name, (slice * SLICES) / seconds[name]]));
 }
 
 const server = await forkH2Server();
@@ -77,12 +94,10 @@ for (const api of ['request', 'fetch']) {
   for (const concurrency of CONCURRENCY) {
     const total = api === 'fetch' ? Math.ceil(TOTAL / 2) : TOTAL;
     const samples = {};
-    for (let round = 0; round < rounds; round++) {
+    for (let r = 0; r < rounds; r++) {
       const { runners, close } = contenders(api);
-      for (const name of rotate(Object.keys(runners), round)) {
-        await measure(runners[name], concurrency, Math.ceil(total / 10)); // warm-up (and the session)
-        (samples[name] ??= []).push(await measure(runners[name], concurrency, total));
-      }
+      const rps = await round(runners, concurrency, total, rotate(Object.keys(runners), r));
+      for (const [name, value] of Object.entries(rps)) (samples[name] ??= []).push(value);
       await close();
     }
     const ratios = samples['pool.dispatcher()'].map((rps, i) => rps / samples['undici allowH2'][i]);

@@ -1,21 +1,25 @@
 import { ConnectionPool as EngineConnectionPool, type ConnectionPoolOptions } from '../pool/index.js';
 import { NetConnector } from '../transport/index.js';
 import { PooledAgent, type PooledAgentOptions } from './pooled-agent.js';
+import { PoolDispatcher, type PoolDispatcherOptions } from './pool-dispatcher.js';
 
 /**
- * The connection pool with everything plugged in: TCP and TLS connections by default
- * (`NetConnector`) and HTTP clients on top (`httpAgent()`, `httpsAgent()`). It is the engine's
+ * The connection pool with everything plugged in: TCP, TLS and HTTP/2 connections by default
+ * (`NetConnector`) and HTTP clients on top (`httpAgent()`, `httpsAgent()` for Node's http
+ * clients, `dispatcher()` for undici and fetch). It is the engine's
  * {@link EngineConnectionPool} in every other respect.
  *
  * @example
  * ```ts
  * const pool = new ConnectionPool({ maxIdleConnections: 10, keepAlive: '30s' });
  * const res = await axios.get('https://api.example.com/orders', { httpsAgent: pool.httpsAgent() });
+ * const orders = await fetch('https://api.example.com/orders', { dispatcher: pool.dispatcher() });
  * ```
  */
 export class ConnectionPool extends EngineConnectionPool {
   #httpAgent: PooledAgent | undefined;
   #httpsAgent: PooledAgent | undefined;
+  #dispatcher: PoolDispatcher | undefined;
 
   /** @throws InvalidOptionError (`ERR_INVALID_OPTION`) naming the option and the value. */
   constructor(options: ConnectionPoolOptions = {}) {
@@ -38,5 +42,18 @@ export class ConnectionPool extends EngineConnectionPool {
   httpsAgent(options?: Omit<PooledAgentOptions, 'protocol'>): PooledAgent {
     if (options !== undefined) return new PooledAgent(this, { ...options, protocol: 'https:' });
     return (this.#httpsAgent ??= new PooledAgent(this, { protocol: 'https:' }));
+  }
+
+  /**
+   * An `undici.Dispatcher` over this pool, for `undici.request`, `fetch` and
+   * `setGlobalDispatcher`: HTTP/1.1 and, for `https:` origins whose server agrees by ALPN,
+   * HTTP/2. Without options, the same dispatcher every time. Its connections are kept apart
+   * from the agents' (see {@link PoolDispatcher}).
+   *
+   * @throws InvalidOptionError (`ERR_INVALID_OPTION`) naming the option and the value.
+   */
+  dispatcher(options?: PoolDispatcherOptions): PoolDispatcher {
+    if (options !== undefined) return new PoolDispatcher(this, options);
+    return (this.#dispatcher ??= new PoolDispatcher(this));
   }
 }

@@ -3,7 +3,8 @@ import { Agent as HttpsAgent, type AgentOptions as HttpsAgentOptions } from 'nod
 import { isIP, type Socket } from 'node:net';
 import type { AddressInput, AddressOptions, ConnectionPool, Lease, TlsAddressOptions } from '../pool/index.js';
 import { InvalidOptionError, parseDuration, type Duration } from '../pool/index.js';
-import type { SocketTransport } from '../transport/index.js';
+import { SocketTransport } from '../transport/index.js';
+import { UnsupportedTransportError } from './errors.js';
 import { parseKeepAliveTimeout } from './keep-alive-hint.js';
 
 /** Options of a {@link PooledAgent}. */
@@ -78,12 +79,17 @@ const FREE_SOCKET_ERROR_LISTENER = 'freeSocketErrorListener';
  *   `keepAliveHintMargin` before the server would drop it.
  * - `req.reusedSocket` is set as Node does.
  *
- * Retries: Node's http client streams the request body as the caller writes it, so the
- * agent cannot send a request again. A request that fails on a reused connection before any
- * response byte (ECONNRESET, `socket hang up`) reaches the caller with
- * `req.reusedSocket === true`, the signal Node documents for a safe retry of an idempotent
- * request. The agent lowers the odds: an idle connection that the server closed, half-closed
- * or wrote to is detected before reuse and replaced. `pool.dispatcher()` retries by itself.
+ * Retries: the agent sends nothing again. Node's http client writes the request as the
+ * caller streams it and reports a failure on the request object, which the agent never owns
+ * (the caller may have written a body it no longer holds); `pool.dispatcher()` does retry
+ * (see `PoolDispatcher`). A request that fails on a reused connection before any
+ * response byte (`ECONNRESET`, `socket hang up`) reaches the caller with
+ * `req.reusedSocket === true`: the signal Node documents for the caller's own retry of an
+ * idempotent request. What the agent does is make that rare, with the dispatcher's stale
+ * detection: an idle connection that the server closed, half-closed, reset or wrote to is
+ * found unfit and replaced before reuse, and a reused connection is handed over only after
+ * one turn of the event loop (undici's idle-socket validation), so that a FIN or RST already
+ * on its way is read first and the request goes to a new connection.
  *
  * Leaks: a response whose body is never read holds its connection. The pool's
  * `leakDetectionThreshold` reports it (`lease-held-too-long`, naming the request); garbage
@@ -139,7 +145,27 @@ export class PooledAgent extends HttpsAgent {
       return;
     }
     this.pool.acquire(address).then(
-      (lease) => this.#assign(req, lease),
+      (lease) => {
+        if (!lease.reused) this.#assign(req, lease);
+        // undici's idle-socket validation: a reused connection waits one turn of the event
+        // loop, so that a FIN, RST or stray bytes already on their way are read first and
+        // the request goes to a fresh connection instead of a closed one.
+        else setImmediate(() => this.#assignValidated(req, lease, address));
+      },
+      (error: Error) => req.onSocket(null, error),
+    );
+  }
+
+  #assignValidated(req: AgentRequest, lease: Lease, address: AddressInput): void {
+    if (lease.transport.isHealthy?.() !== false) {
+      this.#assign(req, lease);
+      return;
+    }
+    lease.noNewExchanges();
+    lease.release();
+    // Its siblings may have been closed as well: a new connection, not another idle one.
+    this.pool.acquire(address, { reuse: false }).then(
+      (fresh) => this.#assign(req, fresh),
       (error: Error) => req.onSocket(null, error),
     );
   }
@@ -148,7 +174,20 @@ export class PooledAgent extends HttpsAgent {
   override destroy(): void {}
 
   #assign(req: AgentRequest, lease: Lease): void {
-    const transport = lease.transport as SocketTransport;
+    const transport = lease.transport;
+    if (!(transport instanceof SocketTransport)) {
+      // An https: address that offered h2 by ALPN (tls.ALPNProtocols) may get an HTTP/2 session.
+      lease.release();
+      req.onSocket(
+        null,
+        new UnsupportedTransportError(
+          'The PooledAgent',
+          String((transport as { address?: unknown }).address ?? 'its address'),
+          'it speaks HTTP/1.1 over a socket only. Do not offer h2 in tls.ALPNProtocols to the agent; use pool.dispatcher() for HTTP/2.',
+        ),
+      );
+      return;
+    }
     const socket = transport.attach();
     // Node adds this listener each time a keep-alive socket is freed and removes it on
     // reuse from its own free list; a pooled socket must shed it the same way.

@@ -76,7 +76,7 @@ interface Tracked {
  * | `acquisitions_total` | counter | `reused` (`true`/`false`) | `connection-acquired` |
  * | `evictions_total` | counter | `reason` (the close reason) | `connection-closed` |
  * | `leaks_total` | counter | | `connection-leaked` |
- * | `retries_total` | counter | | `retry` (an event of the HTTP layer, to come) |
+ * | `retries_total` | counter | | `retry` (the Dispatcher sent a request again on a new connection) |
  * | `acquire_timeouts_total` | counter | | `stats().totals.acquireTimeouts` at scrape |
  * | `acquire_wait_seconds` | histogram | | `waitedMs` of `connection-acquired` |
  * | `connect_duration_seconds` | histogram | | `durationMs` of `connect-end` |
@@ -355,9 +355,10 @@ export class ConnectionPoolMetrics {
       case 'connection-leaked':
         this.#leaks.inc({ pool });
         break;
+      case 'retry':
+        this.#retries.inc({ pool });
+        break;
       default:
-        // The HTTP layer's retry policy will emit 'retry' (not an engine event type yet).
-        if ((event.type as string) === 'retry') this.#retries.inc({ pool });
         break;
     }
   }

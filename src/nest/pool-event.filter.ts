@@ -15,6 +15,7 @@ const EVENT_TYPES: Record<PoolEventType, true> = {
   'connection-leaked': true,
   'lease-held-too-long': true,
   'acquire-timeout': true,
+  retry: true,
   'cleanup-failed': true,
   'pool-closing': true,
   'pool-closed': true,

@@ -45,6 +45,13 @@ export interface AddressOptions {
   socketPath?: string;
   /** An HTTP proxy URL (credentials allowed: they enter the key only as a digest). */
   proxy?: string | URL;
+  /**
+   * Connections are shared only between acquirers of the same partition. A client that binds
+   * state of its own to a connection for the connection's whole life (the undici Dispatcher's
+   * HTTP/1.1 parser) keeps its connections apart this way; so can tenants that must not share.
+   * Any non-empty string; not a secret (it appears in the key as it is).
+   */
+  partition?: string;
 }
 
 /** What `acquire()` accepts: a URL string, a `URL`, or {@link AddressOptions}. */
@@ -68,6 +75,8 @@ export interface Address {
   readonly socketPath?: string;
   /** The proxy URL, credentials included (for the connector; never shown). */
   readonly proxy?: URL;
+  /** The partition the connection belongs to (see {@link AddressOptions.partition}). */
+  readonly partition?: string;
   /** The redacted form, safe for logs, events and metrics. */
   toString(): string;
 }
@@ -155,6 +164,7 @@ class FrozenAddress implements Address {
   readonly family?: 0 | 4 | 6;
   readonly socketPath?: string;
   readonly proxy?: URL;
+  readonly partition?: string;
   readonly #shown: string;
 
   constructor(fields: Omit<Address, 'key' | 'toString'>) {
@@ -168,6 +178,7 @@ class FrozenAddress implements Address {
     if (fields.family !== undefined && fields.family !== 0) this.family = fields.family;
     if (fields.socketPath !== undefined) this.socketPath = fields.socketPath;
     if (fields.proxy !== undefined) this.proxy = fields.proxy;
+    if (fields.partition !== undefined) this.partition = fields.partition;
 
     const origin = `${this.protocol}//${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port}`;
     const extras: string[] = [];
@@ -184,6 +195,7 @@ class FrozenAddress implements Address {
       const credentials = this.proxy.username || this.proxy.password ? `#${digest(`${this.proxy.username}:${this.proxy.password}`)}` : '';
       extras.push(`proxy=${this.proxy.protocol}//${this.proxy.host}${credentials}`);
     }
+    if (this.partition !== undefined) extras.push(`partition=${JSON.stringify(this.partition)}`);
     this.key = extras.length === 0 ? origin : `${origin}|${extras.join('|')}`;
     // The shown form names the origin and, when other inputs shape the connection, a short
     // fingerprint of them so that different keys stay distinguishable without revealing them.
@@ -263,6 +275,9 @@ function fromOptions(options: AddressOptions): Address {
   if (options.family !== undefined && options.family !== 0 && options.family !== 4 && options.family !== 6) {
     throw new InvalidAddressError(`family ${describeValue(options.family)} must be 0, 4 or 6`);
   }
+  if (options.partition !== undefined && (typeof options.partition !== 'string' || options.partition.length === 0)) {
+    throw new InvalidAddressError(`partition ${describeValue(options.partition)} must be a non-empty string`);
+  }
   let proxy: URL | undefined;
   if (options.proxy !== undefined) {
     try {
@@ -280,6 +295,7 @@ function fromOptions(options: AddressOptions): Address {
     ...(options.family !== undefined ? { family: options.family } : {}),
     ...(options.socketPath !== undefined ? { socketPath: options.socketPath } : {}),
     ...(proxy ? { proxy } : {}),
+    ...(options.partition !== undefined ? { partition: options.partition } : {}),
   });
 }
 

@@ -13,14 +13,14 @@ import {
   InvalidOptionError,
   PoolClosedError,
 } from './errors.js';
-import type { CleanupTick, CloseReason, PoolEvent } from './events.js';
+import type { CleanupTick, CloseReason, PoolEvent, RetryReason } from './events.js';
 import { ExpiryHeap } from './expiry-heap.js';
 import { HeldTooLongWatch } from './held-too-long-watch.js';
 import { LeaseHolder, LeaseSlot, PoolLease, type Lease, type LeaseOwner } from './lease.js';
 import { LinkedList } from './linked-list.js';
 import { resolvePoolOptions, type ConnectionPoolOptions, type ResolvedPoolOptions } from './options.js';
 import { PooledConnection, type ConnectionView } from './pooled-connection.js';
-import type { Connector, Transport } from './transport.js';
+import type { ConnectionHooks, Connector, Transport } from './transport.js';
 import { unrefTimerScheduler } from './unref-scheduler.js';
 import { Waiter } from './waiter.js';
 
@@ -79,6 +79,35 @@ export interface PoolStats {
 export interface AcquireOptions {
   /** Aborting it rejects the acquire (`ERR_ACQUIRE_ABORTED`), while waiting or connecting. */
   readonly signal?: AbortSignal;
+  /**
+   * `false`: take no idle pooled connection but connect a new one, e.g. to send again a
+   * request that failed on a connection the server had closed while it sat idle (its
+   * siblings, idle as long, may be closed too). When the connection limits stop it, an idle
+   * connection of the same address is closed to make room (reason `capacity`); if there is
+   * none it waits in line like any acquirer and may be handed a connection another lease has
+   * just released (one that has just served an exchange). Default `true`.
+   */
+  readonly reuse?: boolean;
+  /**
+   * `true`: share multiplexed (HTTP/2) connections as much as their limits allow.
+   * - When the connection made for this acquirer turns out multiplexed and its address
+   *   meanwhile has another multiplexed connection with room, the acquirer takes a lease on
+   *   that one and the new connection is closed (reason `coalesced`), as OkHttp does: the
+   *   first requests to a new HTTP/2 origin end up on one connection.
+   * - When the address is known to be multiplexed (its last connection was) and connects to
+   *   it are in flight, the acquirer waits for them, up to what their limit will carry,
+   *   rather than open a connection of its own.
+   *
+   * Default `false`: each acquirer that finds nothing to reuse opens its own connection.
+   */
+  readonly coalesce?: boolean;
+}
+
+/** What `reportRetry` says about a request sent again. */
+export interface RetryReport {
+  /** The request's method; anything but an HTTP token is reported as `OTHER`. */
+  readonly method: string;
+  readonly reason: RetryReason;
 }
 
 /** Options of `close()`. */
@@ -120,6 +149,8 @@ export class ConnectionPool {
   readonly #shortLived = new ExpiryHeap<PooledConnection>();
   /** Every waiter, in arrival order (each is also in its address's queue). */
   readonly #waiters = new LinkedList<Waiter>();
+  /** Every parked waiter (see `AddressBucket.parked`), in arrival order. */
+  readonly #parked = new LinkedList<Waiter>();
   readonly #events = new Subject<PoolEvent>();
   readonly #loop: CleanupLoop;
   /** Connection actors are its children, so they share one actor system (and inspector). */
@@ -218,6 +249,10 @@ export class ConnectionPool {
       return Promise.reject(error);
     }
     const signal = options?.signal;
+    const reuse = options?.reuse ?? true;
+    const coalesce = options?.coalesce ?? false;
+    if (typeof reuse !== 'boolean') return Promise.reject(new InvalidOptionError('reuse', reuse, 'true or false'));
+    if (typeof coalesce !== 'boolean') return Promise.reject(new InvalidOptionError('coalesce', coalesce, 'true or false'));
     if (signal !== undefined) {
       if (!(signal instanceof AbortSignal)) {
         return Promise.reject(new InvalidOptionError('signal', signal, 'an AbortSignal'));
@@ -230,11 +265,35 @@ export class ConnectionPool {
     const now = this.#options.scheduler.now();
     // Taken here, in the caller's frame: after an async connect the caller is gone from the stack.
     const stack = this.#options.captureAcquireStacks ? captureStack() : undefined;
-    if (bucket.waiters.size === 0) {
+    if (bucket.waiters.size === 0 && reuse) {
       const connection = this.#takeReusable(bucket);
       if (connection !== null) return Promise.resolve(this.#lend(connection, true, now, stack));
     }
-    return new Promise<Lease>((resolve, reject) => this.#admit(new Waiter(bucket, now, signal, stack, resolve, reject)));
+    return new Promise<Lease>((resolve, reject) =>
+      this.#admit(new Waiter(bucket, now, signal, stack, resolve, reject, !reuse, coalesce)),
+    );
+  }
+
+  /**
+   * Leases a pooled connection to `address` at once if one fits (the same connection
+   * `acquire` would reuse: idle, or multiplexed with room), or returns null without waiting
+   * or connecting. The synchronous fast path of `acquire`, for clients that lease per request
+   * (the Dispatcher): no promise, no turn of the event loop.
+   *
+   * @throws `ERR_POOL_CLOSED`, `ERR_INVALID_ADDRESS`.
+   */
+  acquireNow(address: AddressInput): Lease | null {
+    if (this.#state !== 'open') throw new PoolClosedError();
+    const bucket = this.#bucketFor(address);
+    if (bucket.waiters.size === 0) {
+      const connection = this.#takeReusable(bucket);
+      if (connection !== null) {
+        const stack = this.#options.captureAcquireStacks ? captureStack() : undefined;
+        return this.#lend(connection, true, this.#options.scheduler.now(), stack);
+      }
+    }
+    this.#forgetBucketIfEmpty(bucket);
+    return null;
   }
 
   /**
@@ -331,7 +390,7 @@ export class ConnectionPool {
       idle: this.#actorStates.idle,
       inUse: this.#actorStates.inUse,
       leases: this.#leases,
-      waiters: this.#waiters.size,
+      waiters: this.#waiters.size + this.#parked.size,
       addresses: this.#buckets.size,
       cleanup: {
         lastTickAt: lastTick?.at ?? null,
@@ -349,7 +408,30 @@ export class ConnectionPool {
   notifyCapacityChanged(connectionId: string): void {
     const connection = this.#connections.get(connectionId);
     if (connection === undefined || connection.phase !== 'open' || connection.noNewExchanges) return;
+    connection.bucket.multiplexLimit = connection.allocationLimit;
     if (connection.allocations > 0) this.#shareWithWaiters(connection);
+  }
+
+  /**
+   * Reports that the request `lease` carried is being sent again on a new connection (an
+   * event of type `retry`, naming the lease's connection and address). For the layers above
+   * the pool, whose retry policy this is; the lease may be released already.
+   *
+   * @throws InvalidOptionError (`ERR_INVALID_OPTION`) if `lease` is not a lease of this pool.
+   */
+  reportRetry(lease: Lease, report: RetryReport): void {
+    const connection = PoolLease.connectionOf(lease, this.#owner);
+    if (connection === undefined) throw new InvalidOptionError('lease', lease, 'a lease of this pool');
+    if (!this.#events.observed) return;
+    this.#emit({
+      type: 'retry',
+      at: this.#options.scheduler.now(),
+      connectionId: connection.id,
+      address: String(connection.address),
+      // Only a token: an event never carries free text from a request.
+      method: typeof report.method === 'string' && HTTP_TOKEN.test(report.method) ? report.method : 'OTHER',
+      reason: report.reason,
+    });
   }
 
   /**
@@ -372,11 +454,13 @@ export class ConnectionPool {
     });
     const now = this.#options.scheduler.now();
     if (this.#events.observed) this.#emit({ type: 'pool-closing', at: now, leases: this.#leases });
-    while (this.#waiters.head) {
-      const waiter = this.#waiters.head.value;
-      this.#dequeue(waiter);
-      this.#settleWaiter(waiter, new PoolClosedError('it closed while this acquire was waiting'));
-      this.#forgetBucketIfEmpty(waiter.bucket);
+    for (const list of [this.#waiters, this.#parked]) {
+      while (list.head) {
+        const waiter = list.head.value;
+        this.#dequeue(waiter);
+        this.#settleWaiter(waiter, new PoolClosedError('it closed while this acquire was waiting'));
+        this.#forgetBucketIfEmpty(waiter.bucket);
+      }
     }
     for (const connection of [...this.#connections.values()]) {
       if (connection.phase === 'connecting') connection.connectAbort?.abort(new PoolClosedError('it closed during this connect'));
@@ -465,6 +549,7 @@ export class ConnectionPool {
         address: String(connection.address),
         reused,
         allocations: connection.allocations,
+        allocationLimit: connection.allocationLimit,
         waitedMs: now - startedAt,
       });
     }
@@ -481,11 +566,32 @@ export class ConnectionPool {
   /** An acquirer that found nothing to reuse: connect now, make room, or wait in line. */
   #admit(waiter: Waiter): void {
     const bucket = waiter.bucket;
-    if (bucket.waiters.size === 0 && (this.#canOpen(bucket) || this.#makeRoomFor(bucket))) {
+    if (waiter.coalesce && bucket.parked.size < bucket.coverage) {
+      this.#enqueue(waiter, true);
+      return;
+    }
+    if (bucket.waiters.size === 0 && this.#roomFor(waiter)) {
       this.#connect(waiter);
       return;
     }
     this.#enqueue(waiter);
+  }
+
+  /** Whether `waiter` may connect now, making room if it can. */
+  #roomFor(waiter: Waiter): boolean {
+    const bucket = waiter.bucket;
+    return this.#canOpen(bucket) || this.#makeRoomFor(bucket) || (waiter.fresh && this.#makeRoomInOwnBucket(bucket));
+  }
+
+  /**
+   * For an acquirer that wants a new connection (`reuse: false`): closes the connection of
+   * its own address idle longest, if it has one, so that it can connect.
+   */
+  #makeRoomInOwnBucket(bucket: AddressBucket): boolean {
+    const victim = bucket.idle.head?.value;
+    if (victim === undefined) return false;
+    this.#close(victim, 'capacity', false);
+    return this.#canOpen(bucket);
   }
 
   #canOpen(bucket: AddressBucket): boolean {
@@ -504,10 +610,10 @@ export class ConnectionPool {
     return this.#canOpen(bucket);
   }
 
-  #enqueue(waiter: Waiter): void {
+  /** Puts `waiter` in line (or, `parked`, with those waiting for a connect in flight), with its timer and signal armed. */
+  #enqueue(waiter: Waiter, parked = false): void {
     this.#adopt(waiter.bucket);
-    waiter.bucket.waiters.push(waiter.bucketNode);
-    this.#waiters.push(waiter.poolNode);
+    this.#line(waiter, parked);
     const timeoutMs = this.#options.acquireTimeoutMs;
     if (timeoutMs !== Infinity) {
       waiter.timer = this.#options.scheduler.schedule(() => this.#timeOut(waiter), timeoutMs);
@@ -525,9 +631,39 @@ export class ConnectionPool {
     }
   }
 
+  #line(waiter: Waiter, parked: boolean): void {
+    waiter.parked = parked;
+    (parked ? waiter.bucket.parked : waiter.bucket.waiters).push(waiter.bucketNode);
+    (parked ? this.#parked : this.#waiters).push(waiter.poolNode);
+  }
+
   #dequeue(waiter: Waiter): void {
-    waiter.bucket.waiters.remove(waiter.bucketNode);
-    this.#waiters.remove(waiter.poolNode);
+    const parked = waiter.parked;
+    (parked ? waiter.bucket.parked : waiter.bucket.waiters).remove(waiter.bucketNode);
+    (parked ? this.#parked : this.#waiters).remove(waiter.poolNode);
+    waiter.parked = false;
+  }
+
+  /**
+   * Parked waiters beyond what the connects in flight will carry (one failed, or turned out
+   * not multiplexed, or has no room left) are admitted again: they reuse, connect, or wait
+   * in line, their timers still running.
+   */
+  #unparkExcess(bucket: AddressBucket): void {
+    while (bucket.parked.size > bucket.coverage && this.#state === 'open') {
+      const waiter = (bucket.parked.head as NonNullable<typeof bucket.parked.head>).value;
+      this.#dequeue(waiter);
+      const reusable = this.#takeReusable(bucket);
+      if (reusable !== null) {
+        this.#handOver(waiter, reusable);
+        continue;
+      }
+      if (bucket.waiters.size === 0 && this.#roomFor(waiter)) {
+        this.#connect(waiter);
+        continue;
+      }
+      this.#line(waiter, false);
+    }
   }
 
   #settleWaiter(waiter: Waiter, error: Error): void {
@@ -540,12 +676,14 @@ export class ConnectionPool {
   #timeOut(waiter: Waiter): void {
     if (waiter.settled) return;
     waiter.timer = null;
+    const parked = waiter.parked;
     this.#dequeue(waiter);
     this.#totals.acquireTimeouts++;
     const bucket = waiter.bucket;
     const perAddress = this.#options.maxConnectionsPerAddress;
-    const detail =
-      bucket.count >= perAddress
+    const detail = parked
+      ? 'the multiplexed connection being made for it did not come'
+      : bucket.count >= perAddress
         ? `all ${bucket.count} connections allowed by maxConnectionsPerAddress are in use`
         : `the pool holds maxConnections=${this.#options.maxConnections} connections, all in use`;
     if (this.#events.observed) {
@@ -564,11 +702,14 @@ export class ConnectionPool {
     waiter.resolve(this.#lend(connection, true, waiter.startedAt, waiter.stack));
   }
 
-  /** Multiplexed connections take more leases: serve this address's waiters while it can. */
+  /** Multiplexed connections take more leases: serve this address's waiters (those in line, then the parked ones) while it can. */
   #shareWithWaiters(connection: PooledConnection): void {
-    const waiters = connection.bucket.waiters;
+    const { waiters, parked } = connection.bucket;
     while (waiters.head !== null && connection.allocations < connection.allocationLimit && !connection.noNewExchanges) {
       this.#handOver(waiters.head.value, connection);
+    }
+    while (parked.head !== null && connection.allocations < connection.allocationLimit && !connection.noNewExchanges) {
+      this.#handOver(parked.head.value, connection);
     }
   }
 
@@ -594,14 +735,14 @@ export class ConnectionPool {
             node = next;
             continue;
           }
-          const reusable = this.#takeReusable(bucket);
+          const reusable = waiter.fresh ? null : this.#takeReusable(bucket);
           if (reusable !== null) {
             this.#handOver(waiter, reusable);
             this.#shareWithWaiters(reusable);
             node = this.#waiters.head;
             continue;
           }
-          if (this.#canOpen(bucket) || this.#makeRoomFor(bucket)) {
+          if (this.#roomFor(waiter)) {
             this.#dequeue(waiter);
             this.#connect(waiter);
             node = this.#waiters.head;
@@ -629,6 +770,7 @@ export class ConnectionPool {
     const connection = new PooledConnection(id, bucket, scheduler.now(), actor);
     this.#adopt(bucket);
     bucket.count++;
+    bucket.connecting++;
     this.#connections.set(id, connection);
     this.#actorStates.connecting++;
     this.#totals.connects++;
@@ -668,7 +810,14 @@ export class ConnectionPool {
 
     let attempt: Promise<Transport>;
     try {
-      attempt = Promise.resolve(this.#connector.connect(bucket.address, { signal: abort.signal }));
+      attempt = Promise.resolve(
+        this.#connector.connect(bucket.address, {
+          signal: abort.signal,
+          connectionId: id,
+          scheduler,
+          hooks: this.#hooksFor(connection),
+        }),
+      );
     } catch (error) {
       attempt = Promise.reject(error);
     }
@@ -682,6 +831,14 @@ export class ConnectionPool {
         fail(toError(error));
       },
     );
+  }
+
+  /** What the transport of `connection` may call for as long as it lives (see {@link ConnectionHooks}). */
+  #hooksFor(connection: PooledConnection): ConnectionHooks {
+    return {
+      capacityChanged: () => this.notifyCapacityChanged(connection.id),
+      noNewExchanges: (reason) => this.#markNoNewExchanges(connection, reason === 'unhealthy' ? 'unhealthy' : 'no-new-exchanges'),
+    };
   }
 
   #onConnected(connection: PooledConnection, waiter: Waiter, transport: Transport): void {
@@ -699,6 +856,7 @@ export class ConnectionPool {
     connection.connectAbort = null;
     connection.transport = transport;
     connection.phase = 'open';
+    connection.bucket.connecting--;
     connection.connectedAt = now;
     connection.actor.send({ type: 'CONNECTED', transport });
     this.#actorStates.connecting--;
@@ -719,10 +877,49 @@ export class ConnectionPool {
       });
     }
     waiter.settled = true;
-    waiter.resolve(this.#lend(connection, false, waiter.startedAt, waiter.stack));
-    // OkHttp's put(): a new connection (re)starts the cleanup loop.
-    if (this.#loop.isStopped) this.#loop.wake();
-    if (connection.allocationLimit > 1) this.#shareWithWaiters(connection);
+    const bucket = connection.bucket;
+    const limit = connection.allocationLimit;
+    bucket.multiplexLimit = limit;
+    const shared = waiter.coalesce && limit > 1 ? this.#coalesceTarget(connection) : null;
+    if (shared !== null) {
+      // OkHttp's answer to concurrent connects to an HTTP/2 origin: the acquirer joins the
+      // connection that has room, and the one made for it goes.
+      waiter.resolve(this.#lend(shared, true, waiter.startedAt, waiter.stack));
+      this.#shareWithWaiters(shared);
+      this.#close(connection, 'coalesced');
+    } else {
+      waiter.resolve(this.#lend(connection, false, waiter.startedAt, waiter.stack));
+      // OkHttp's put(): a new connection (re)starts the cleanup loop.
+      if (this.#loop.isStopped) this.#loop.wake();
+      if (limit > 1) this.#shareWithWaiters(connection);
+    }
+    if (bucket.parked.size > 0) this.#unparkExcess(bucket);
+  }
+
+  /**
+   * Another multiplexed connection of `connection`'s address that can take a lease now: an
+   * idle one, else the least loaded one in use. Null if there is none (unhealthy ones are
+   * left for the next acquire to deal with).
+   */
+  #coalesceTarget(connection: PooledConnection): PooledConnection | null {
+    const bucket = connection.bucket;
+    for (let node = bucket.idle.tail; node !== null; node = node.prev) {
+      const idle = node.value;
+      if (idle.allocationLimit > 1 && this.#isHealthy(idle)) return idle;
+    }
+    let best: PooledConnection | null = null;
+    for (const candidate of bucket.multiplexed) {
+      if (
+        candidate !== connection &&
+        !candidate.noNewExchanges &&
+        candidate.allocations < candidate.allocationLimit &&
+        (best === null || candidate.allocations < best.allocations) &&
+        this.#isHealthy(candidate)
+      ) {
+        best = candidate;
+      }
+    }
+    return best;
   }
 
   #failConnect(connection: PooledConnection, waiter: Waiter, error: Error): void {
@@ -737,6 +934,7 @@ export class ConnectionPool {
     this.#actorStates.connecting--;
     this.#connections.delete(connection.id);
     connection.bucket.count--;
+    connection.bucket.connecting--;
     this.#totals.connectFailures++;
     if (this.#events.observed) {
       const now = this.#options.scheduler.now();
@@ -751,6 +949,7 @@ export class ConnectionPool {
     }
     this.#settleWaiter(waiter, error);
     this.#afterSlotFreed(connection);
+    if (connection.bucket.parked.size > 0) this.#unparkExcess(connection.bucket);
   }
 
   // ---- releasing -------------------------------------------------------------------------
@@ -776,6 +975,7 @@ export class ConnectionPool {
         connectionId: connection.id,
         address: String(connection.address),
         allocations: connection.allocations,
+        allocationLimit: connection.allocationLimit,
         heldMs: now - slot.acquiredAt,
       });
     }
@@ -793,7 +993,7 @@ export class ConnectionPool {
       return;
     }
     const bucket = connection.bucket;
-    if (bucket.waiters.size > 0) {
+    if (bucket.waiters.size > 0 || bucket.parked.size > 0) {
       if (!this.#isHealthy(connection)) {
         this.#markNoNewExchanges(connection, 'unhealthy');
         return;
@@ -1089,6 +1289,9 @@ export class ConnectionPool {
     this.#events.next(event);
   }
 }
+
+/** An HTTP method is a token (RFC 9110 5.6.2); anything else is not reported as it is. */
+const HTTP_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}$/;
 
 const STACK_HINT =
   'Where it was acquired is not known: create the pool with { captureAcquireStacks: true } to record a stack trace with every acquire.';

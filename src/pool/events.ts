@@ -10,7 +10,16 @@ export type CloseReason =
   | 'leaked'
   | 'no-new-exchanges'
   | 'pool-closed'
-  | 'error';
+  | 'error'
+  /** A new multiplexed connection gave way to one of its address that had room (its acquirer went there). */
+  | 'coalesced';
+
+/**
+ * Why a request was sent again (see {@link RetryEvent}): the reused connection was reset
+ * (`ECONNRESET`, `EPIPE`) or found closed before any response arrived, or an HTTP/2 peer
+ * refused the stream (`REFUSED_STREAM`) or sent GOAWAY before processing it.
+ */
+export type RetryReason = 'connection-reset' | 'connection-closed' | 'stream-refused' | 'goaway';
 
 interface EventBase {
   /** When it happened, in the pool scheduler's milliseconds. */
@@ -46,6 +55,8 @@ export interface ConnectionAcquiredEvent extends ConnectionEventBase {
   readonly reused: boolean;
   /** Leases now sharing the connection. */
   readonly allocations: number;
+  /** How many leases it may carry at once (1 for HTTP/1.1; an HTTP/2 peer's MAX_CONCURRENT_STREAMS). */
+  readonly allocationLimit: number;
   /** How long the acquirer waited (ms), connect included. */
   readonly waitedMs: number;
 }
@@ -53,6 +64,7 @@ export interface ConnectionAcquiredEvent extends ConnectionEventBase {
 export interface ConnectionReleasedEvent extends ConnectionEventBase {
   readonly type: 'connection-released';
   readonly allocations: number;
+  readonly allocationLimit: number;
   /** How long the lease was held (ms). */
   readonly heldMs: number;
 }
@@ -95,6 +107,16 @@ export interface CleanupFailedEvent extends EventBase {
   readonly type: 'cleanup-failed';
   readonly error: Error;
 }
+/**
+ * A layer above the pool (the undici Dispatcher) sends a request again on a new connection,
+ * because the connection it used failed before any response arrived (see `pool.reportRetry`).
+ */
+export interface RetryEvent extends ConnectionEventBase {
+  readonly type: 'retry';
+  /** The request's method (`GET`, `PUT`, ...). */
+  readonly method: string;
+  readonly reason: RetryReason;
+}
 /** Waiters were shed or the pool started to close. */
 export interface PoolClosingEvent extends EventBase {
   readonly type: 'pool-closing';
@@ -120,6 +142,7 @@ export type PoolEvent =
   | ConnectionLeakedEvent
   | LeaseHeldTooLongEvent
   | AcquireTimeoutEvent
+  | RetryEvent
   | CleanupFailedEvent
   | PoolClosingEvent
   | PoolClosedEvent;

@@ -120,4 +120,12 @@ export class PoolLease implements Lease {
   [Symbol.dispose](): void {
     this.release();
   }
+
+  /**
+   * The connection of `lease` if it is a lease of `owner`'s pool (released or not), else
+   * undefined. For the pool's own use (reports about a lease, such as a retry).
+   */
+  static connectionOf(lease: unknown, owner: LeaseOwner): PooledConnection | undefined {
+    return lease instanceof PoolLease && lease.#owner === owner ? lease.#connection : undefined;
+  }
 }

@@ -1,3 +1,4 @@
+import type { SchedulerLike } from 'rxjs';
 import type { Address } from './address.js';
 
 /**
@@ -13,7 +14,8 @@ export interface Transport {
   /**
    * How many leases may share this connection at once: 1 for HTTP/1.1 (the default),
    * the peer's SETTINGS_MAX_CONCURRENT_STREAMS for HTTP/2. Read on every reuse, so a
-   * transport may change it while it lives (call `pool.notifyCapacityChanged` after raising it).
+   * transport may change it while it lives (call `hooks.capacityChanged()` of its
+   * {@link ConnectContext}, or `pool.notifyCapacityChanged(id)`, after raising it).
    */
   readonly allocationLimit?: number;
   /**
@@ -34,10 +36,42 @@ export interface Transport {
   off?(event: 'close', listener: () => void): unknown;
 }
 
-/** What the pool passes to a {@link Connector} with each connect. */
+/**
+ * What a transport may tell the pool about its own connection, for as long as it lives: the
+ * changes that only the transport sees (an HTTP/2 peer's SETTINGS, GOAWAY or silence). The
+ * pool hands one to the connector with each connect; calls after the connection has left
+ * the pool are ignored.
+ */
+export interface ConnectionHooks {
+  /**
+   * The transport's `allocationLimit` went up (an HTTP/2 peer raised MAX_CONCURRENT_STREAMS):
+   * acquirers waiting for its address may share it now. A limit that goes down needs no
+   * call: the pool reads the limit before every lease.
+   */
+  capacityChanged(): void;
+  /**
+   * The connection must take no new lease (an HTTP/2 GOAWAY, a PING left unanswered): leases
+   * in flight finish, then it closes with this reason (default `'no-new-exchanges'`).
+   */
+  noNewExchanges(reason?: 'no-new-exchanges' | 'unhealthy'): void;
+}
+
+/**
+ * What the pool passes to a {@link Connector} with each connect. The pool always passes every
+ * field; only `signal` is required so that a connector can also be called directly.
+ */
 export interface ConnectContext {
   /** Aborted on `connectTimeout`, when the acquirer gives up, or when the pool closes. */
   readonly signal: AbortSignal;
+  /** The id the pool gives the connection being made (as in its events and `connections()`). */
+  readonly connectionId?: string;
+  /**
+   * The pool's clock and timer: a transport that keeps time (an HTTP/2 PING's deadline)
+   * uses it, so that it runs in the same (possibly virtual) time as the pool.
+   */
+  readonly scheduler?: SchedulerLike;
+  /** For the transport to report what it learns of its connection while it lives. */
+  readonly hooks?: ConnectionHooks;
 }
 
 /**

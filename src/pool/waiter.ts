@@ -15,6 +15,8 @@ export class Waiter {
   /** Removes the AbortSignal listener. */
   detachSignal: (() => void) | null = null;
   settled = false;
+  /** True while it waits, parked, for a multiplexed connection being made (see `AddressBucket.parked`). */
+  parked = false;
 
   constructor(
     readonly bucket: AddressBucket,
@@ -24,6 +26,10 @@ export class Waiter {
     readonly stack: string | undefined,
     readonly resolve: (lease: Lease) => void,
     readonly reject: (error: Error) => void,
+    /** `reuse: false`: it takes no idle connection, but a new one (see `AcquireOptions.reuse`). */
+    readonly fresh = false,
+    /** `coalesce: true`: see `AcquireOptions.coalesce`. */
+    readonly coalesce = false,
   ) {
     this.bucketNode = new ListNode<Waiter>(this);
     this.poolNode = new ListNode<Waiter>(this);

@@ -45,6 +45,9 @@ const HINTS: Readonly<Record<string, string>> = {
   ERR_OSSL_UNSUPPORTED: 'A TLS key or certificate could not be decoded: check that tls.key, tls.cert and tls.pfx are PEM (or DER/PKCS#12) and tls.passphrase is right.',
   ERR_OSSL_PEM_NO_START_LINE: 'A TLS certificate or key is not valid PEM: check tls.ca, tls.cert and tls.key.',
   ERR_OSSL_X509_KEY_VALUES_MISMATCH: 'tls.key does not match tls.cert: pass the key of that certificate.',
+  ERR_HTTP2_NOT_NEGOTIATED: 'Only HTTP/2 was offered: check that the server speaks HTTP/2 over TLS, or allow HTTP/1.1 too (ALPNProtocols ["h2", "http/1.1"]).',
+  ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL:
+    'The server speaks none of the protocols offered by ALPN: offer one it speaks (e.g. allow HTTP/1.1 as well as HTTP/2).',
 };
 
 /** The code of `error`, or of the first inner error of an `AggregateError` (Happy Eyeballs). */

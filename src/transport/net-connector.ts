@@ -3,6 +3,7 @@ import * as tls from 'node:tls';
 import {
   InvalidOptionError,
   parseDuration,
+  unrefTimerScheduler,
   type Address,
   type AddressProtocol,
   type ConnectContext,
@@ -10,7 +11,9 @@ import {
   type Duration,
 } from '../pool/index.js';
 import { establish } from './establish.js';
-import { ProxyTunnelError } from './errors.js';
+import { ConnectError, ProxyTunnelError } from './errors.js';
+import { openHttp2Session } from './http2-connect.js';
+import type { Http2SessionSettings, Http2SessionTransport } from './http2-session-transport.js';
 import { requestTunnel } from './proxy-tunnel.js';
 import { discardSocket, guardSocket } from './socket-state.js';
 import { SocketTransport } from './socket-transport.js';
@@ -41,6 +44,70 @@ export interface NetConnectorOptions {
    * They shape every proxy connection of this connector, not one address.
    */
   proxyTls?: tls.ConnectionOptions;
+  /** How HTTP/2 sessions are run, for `https:` addresses that negotiate `h2` by ALPN. */
+  http2?: Http2Options;
+}
+
+/** HTTP/2 options of the {@link NetConnector}. */
+export interface Http2Options {
+  /**
+   * The most streams (leases) one session carries at once, whatever the server allows; the
+   * server's own SETTINGS_MAX_CONCURRENT_STREAMS applies when lower. Default 100 (as undici).
+   */
+  maxConcurrentStreams?: number;
+  /** How long after the last PING's answer the next PING is sent. Default `'30s'`; `Infinity`: no PINGs. */
+  pingInterval?: Duration;
+  /**
+   * How long a PING may go unanswered before the session is unhealthy: it takes no new
+   * stream and closes once its streams are done (OkHttp's degraded connection). Default `'5s'`.
+   */
+  pingTimeout?: Duration;
+  /** Each stream's receive window in bytes (SETTINGS_INITIAL_WINDOW_SIZE). Default 262144 (as undici). */
+  initialWindowSize?: number;
+  /** The session's receive window in bytes. Default 524288 (as undici). */
+  connectionWindowSize?: number;
+}
+
+const HTTP2_OPTIONS: ReadonlySet<string> = new Set(['maxConcurrentStreams', 'pingInterval', 'pingTimeout', 'initialWindowSize', 'connectionWindowSize']);
+/** The largest window HTTP/2 allows (RFC 9113 6.9.1). */
+const MAX_WINDOW = 2 ** 31 - 1;
+
+function windowSize(option: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 65_535 || value > MAX_WINDOW) {
+    throw new InvalidOptionError(option, value, `an integer from 65535 to ${MAX_WINDOW} (bytes)`);
+  }
+  return value;
+}
+
+function http2Settings(options: unknown): Http2SessionSettings {
+  if (options === undefined) options = {};
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new InvalidOptionError('http2', options, 'an object of HTTP/2 options');
+  }
+  const o = options as Record<string, unknown>;
+  for (const name of Object.keys(o)) {
+    if (!HTTP2_OPTIONS.has(name)) {
+      throw new InvalidOptionError(`http2.${name}`, o[name], `one of the HTTP/2 options (${[...HTTP2_OPTIONS].join(', ')}); check the spelling`);
+    }
+  }
+  const streams = o.maxConcurrentStreams;
+  if (streams !== undefined && (typeof streams !== 'number' || !Number.isInteger(streams) || streams < 1)) {
+    throw new InvalidOptionError('http2.maxConcurrentStreams', streams, 'an integer >= 1');
+  }
+  return {
+    maxConcurrentStreams: (streams as number | undefined) ?? 100,
+    pingIntervalMs: o.pingInterval === undefined ? 30_000 : parseDuration('http2.pingInterval', o.pingInterval, true),
+    pingTimeoutMs: o.pingTimeout === undefined ? 5_000 : parseDuration('http2.pingTimeout', o.pingTimeout, false),
+    initialWindowSize: windowSize('http2.initialWindowSize', o.initialWindowSize, 262_144),
+    connectionWindowSize: windowSize('http2.connectionWindowSize', o.connectionWindowSize, 524_288),
+  };
+}
+
+/** Whether an address offers only HTTP/2 by ALPN (so an HTTP/1.1 connection would be no use). */
+function requiresHttp2(address: Address): boolean {
+  const offered = address.tls?.ALPNProtocols;
+  return offered !== undefined && offered.includes('h2') && !offered.some((protocol) => protocol.startsWith('http/1'));
 }
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
@@ -51,6 +118,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'autoSelectFamilyAttemptTimeout',
   'lookup',
   'proxyTls',
+  'http2',
 ]);
 
 function checkBoolean(option: string, value: unknown, fallback: boolean): boolean {
@@ -66,9 +134,15 @@ function isSecure(protocol: AddressProtocol): boolean {
 /** Where a socket goes: a host and port (with how to reach them), or a Unix socket. */
 type Route = net.TcpNetConnectOpts | net.IpcNetConnectOpts;
 
+/** A connection the {@link NetConnector} makes. */
+export type NetTransport = SocketTransport | Http2SessionTransport;
+
 /**
  * The default connector: TCP for `http:`/`tcp:` addresses, TLS for `https:`/`tls:` ones,
- * made with Node's `net` and `tls`, each connection a {@link SocketTransport}.
+ * made with Node's `net` and `tls`, each connection a {@link SocketTransport}, or, for an
+ * `https:` address whose server chose `h2` by ALPN (the address offered it in
+ * `tls.ALPNProtocols`), an {@link Http2SessionTransport}: one HTTP/2 session that carries many
+ * leases at once.
  *
  * - Everything the address carries shapes the socket: host, port, `localAddress`, `family`,
  *   `socketPath`, every TLS option (SNI defaults to the host unless it is an IP literal),
@@ -97,6 +171,7 @@ export class NetConnector implements Connector {
   readonly #autoSelectFamilyAttemptTimeoutMs: number | undefined;
   readonly #lookup: net.LookupFunction | undefined;
   readonly #proxyTls: tls.ConnectionOptions;
+  readonly #http2: Http2SessionSettings;
 
   /**
    * @throws InvalidOptionError (`ERR_INVALID_OPTION`) naming the option and the value.
@@ -127,29 +202,34 @@ export class NetConnector implements Connector {
       throw new InvalidOptionError('proxyTls', options.proxyTls, 'an object of tls.connect options');
     }
     this.#proxyTls = options.proxyTls ?? {};
+    this.#http2 = http2Settings(options.http2);
   }
 
   /**
    * Connects to `address`. Resolves once the socket is ready for bytes (for TLS: after the
    * handshake, with the server's certificate verified unless `rejectUnauthorized: false`).
    *
-   * @throws (rejects) {@link ConnectError} with Node's code, {@link ProxyTunnelError}, or
-   * the signal's reason when it is aborted.
+   * An HTTP/2 connection resolves once the server's first SETTINGS has arrived.
+   *
+   * @throws (rejects) {@link ConnectError} with Node's code (`ERR_HTTP2_NOT_NEGOTIATED` when
+   * the address offered only `h2` and the server did not take it), {@link ProxyTunnelError},
+   * or the signal's reason when it is aborted.
    */
-  connect(address: Address, context: ConnectContext): Promise<SocketTransport> {
+  connect(address: Address, context: ConnectContext): Promise<NetTransport> {
     const { signal } = context;
     const target = String(address);
-    if (address.proxy !== undefined) return this.#connectViaProxy(address, address.proxy, signal, target);
+    if (address.proxy !== undefined) return this.#connectViaProxy(address, address.proxy, context, target);
     const route = this.#routeTo(address);
     if (!isSecure(address.protocol)) {
-      return establish(() => net.connect(route), 'connect', signal, target, (socket) => this.#adopt(socket, address, socket));
+      return establish(() => net.connect(route), 'connect', signal, target, (socket) => this.#adopt(socket, address, socket, context));
     }
     return establish(() => tls.connect(this.#tlsOptions(address, route)), 'secureConnect', signal, target, (socket) =>
-      this.#adopt(socket, address, socket),
+      this.#adopt(socket, address, socket, context),
     );
   }
 
-  #connectViaProxy(address: Address, proxy: URL, signal: AbortSignal, target: string): Promise<SocketTransport> {
+  #connectViaProxy(address: Address, proxy: URL, context: ConnectContext, target: string): Promise<NetTransport> {
+    const { signal } = context;
     if (proxy.protocol !== 'http:' && proxy.protocol !== 'https:') {
       return Promise.reject(
         new ProxyTunnelError('ERR_PROXY_UNSUPPORTED', target, `proxies with the "${proxy.protocol}" scheme are not supported. Use an http: or https: proxy URL.`),
@@ -172,8 +252,8 @@ export class NetConnector implements Connector {
             })
         : (): net.Socket => net.connect(route);
     return establish(open, proxy.protocol === 'https:' ? 'secureConnect' : 'connect', signal, target, (toProxy) =>
-      requestTunnel(toProxy, address, signal, (tunnel) => {
-        if (!isSecure(address.protocol)) return this.#adopt(tunnel, address, tunnel);
+      requestTunnel<NetTransport>(toProxy, address, signal, (tunnel) => {
+        if (!isSecure(address.protocol)) return this.#adopt(tunnel, address, tunnel, context);
         // The TLS socket takes the tunnel over and reports its failures; the guard keeps
         // one on the tunnel itself from going unhandled.
         guardSocket(tunnel);
@@ -182,7 +262,7 @@ export class NetConnector implements Connector {
           'secureConnect',
           signal,
           target,
-          (socket) => this.#adopt(socket, address, tunnel, tunnel),
+          (socket) => this.#adopt(socket, address, tunnel, context, tunnel),
         );
         return secured.catch((error: unknown) => {
           discardSocket(tunnel);
@@ -219,10 +299,32 @@ export class NetConnector implements Connector {
     return options;
   }
 
-  /** Tunes the TCP socket under `socket` and wraps it, in idle mode, as a transport. */
-  #adopt(socket: net.Socket, address: Address, tcp: net.Socket, tunnel?: net.Socket): SocketTransport {
+  /**
+   * Tunes the TCP socket under `socket` and wraps it, in idle mode, as a transport: an HTTP/2
+   * session when the server chose `h2` by ALPN, else the socket itself.
+   */
+  #adopt(socket: net.Socket, address: Address, tcp: net.Socket, context: ConnectContext, tunnel?: net.Socket): NetTransport | Promise<NetTransport> {
     tcp.setNoDelay(this.#noDelay);
     if (this.#tcpKeepAlive) tcp.setKeepAlive(true, this.#tcpKeepAliveInitialDelayMs);
+    const negotiated = socket instanceof tls.TLSSocket ? socket.alpnProtocol : false;
+    // `tls:` addresses are raw TLS, whatever ALPN says: the caller speaks over the socket.
+    if (negotiated === 'h2' && address.protocol === 'https:') {
+      return openHttp2Session(
+        socket,
+        address,
+        this.#http2,
+        { signal: context.signal, scheduler: context.scheduler ?? unrefTimerScheduler, ...(context.hooks ? { hooks: context.hooks } : {}) },
+        tunnel,
+      );
+    }
+    if (address.protocol === 'https:' && requiresHttp2(address)) {
+      throw new ConnectError(
+        String(address),
+        Object.assign(new Error(`the server did not agree to HTTP/2 by ALPN (it chose ${negotiated ? JSON.stringify(negotiated) : 'nothing'})`), {
+          code: 'ERR_HTTP2_NOT_NEGOTIATED',
+        }),
+      );
+    }
     return new SocketTransport(socket, address, tunnel);
   }
 }

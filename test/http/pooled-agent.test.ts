@@ -102,6 +102,43 @@ describe('PooledAgent', () => {
     expect(closeReasons(events)).toEqual(['peer-closed']);
   });
 
+  it('checks a reused connection for one turn of the event loop first: one the server has just closed is replaced', async () => {
+    const closed = new (await import('node:events')).EventEmitter();
+    const upstream = await server((req, res) => {
+      res.end(`hello ${req.url}`);
+      // As at a server's idle timeout: the close happens on a timer, and the next request is
+      // sent in the same turn of the event loop, before the FIN can have been read.
+      res.once('finish', () =>
+        setTimeout(() => {
+          req.socket.destroy();
+          closed.emit('closed');
+        }, 0),
+      );
+    });
+    const { pool, events } = poolFor();
+    const agent = pool.httpAgent();
+    const serverClosed = once(closed, 'closed');
+    await get(`${upstream.origin}/1`, { agent });
+    await serverClosed;
+    const second = await get(`${upstream.origin}/2`, { agent });
+    expect(second.body).toBe('hello /2');
+    expect(second.req.reusedSocket).toBe(false);
+    expect(upstream.sockets).toHaveLength(2);
+    expect(closeReasons(events)).toEqual([expect.stringMatching(/^(no-new-exchanges|peer-closed)$/)]);
+  });
+
+  it('refuses an HTTP/2 connection (ERR_UNSUPPORTED_TRANSPORT): it speaks HTTP/1.1 only', async () => {
+    const { startHttp2Server } = await import('../support/http2-servers.js');
+    const { testCerts } = await import('../support/certs.js');
+    const h2 = await startHttp2Server((stream) => stream.end());
+    cleanups.push(() => h2.close());
+    const { pool } = poolFor();
+    const agent = pool.httpsAgent({ tls: { ca: testCerts().ca.cert, ALPNProtocols: ['h2'] } });
+    const error = (await get(`${h2.origin}/`, { agent }).catch((caught: unknown) => caught)) as { code?: string; message?: string };
+    expect(error.code).toBe('ERR_UNSUPPORTED_TRANSPORT');
+    expect(error.message).toContain('use pool.dispatcher() for HTTP/2');
+  });
+
   it('never lets the next request read bytes the server sent to an idle connection', async () => {
     const upstream = await server(ok, { keepAliveTimeout: 0 });
     const { pool, events } = poolFor();

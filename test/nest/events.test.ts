@@ -115,8 +115,8 @@ describe('the event stream (ConnectionPoolEventsModule)', () => {
     const [connectStart, connectEnd, acquired, released, reacquired] = client.poolEvents;
     expect(connectStart).toEqual({ type: 'connect-start', at: 0, connectionId: 'c1', address });
     expect(connectEnd).toEqual({ type: 'connect-end', at: 0, connectionId: 'c1', address, durationMs: 0 });
-    expect(acquired).toEqual({ type: 'connection-acquired', at: 0, connectionId: 'c1', address, reused: false, allocations: 1, waitedMs: 0 });
-    expect(released).toEqual({ type: 'connection-released', at: 0, connectionId: 'c1', address, allocations: 0, heldMs: 0 });
+    expect(acquired).toEqual({ type: 'connection-acquired', at: 0, connectionId: 'c1', address, reused: false, allocations: 1, allocationLimit: 1, waitedMs: 0 });
+    expect(released).toEqual({ type: 'connection-released', at: 0, connectionId: 'c1', address, allocations: 0, allocationLimit: 1, heldMs: 0 });
     expect(reacquired).toMatchObject({ type: 'connection-acquired', reused: true });
   });
 

@@ -210,15 +210,15 @@ describe('ConnectionPoolMetrics', () => {
     await pool.close();
   });
 
-  it('counts retries from a "retry" event (emitted by the HTTP layer once it exists)', async () => {
+  it('counts retries from the "retry" events of the HTTP layer', async () => {
     const registry = new Registry();
     const metrics = new ConnectionPoolMetrics({ registry });
     const events = new Subject<PoolEvent>();
     const stats = { waiters: 0, leases: 0, connecting: 0, idle: 0, inUse: 0, totals: { acquireTimeouts: 0 } } as PoolStats;
     const fake = { events$: events, stats: () => stats, connections: () => [] } as unknown as ConnectionPool;
     metrics.track('default', fake);
-    events.next({ type: 'retry', at: 0, connectionId: 'c1', address: 'http://a.test:80' } as unknown as PoolEvent);
-    events.next({ type: 'retry', at: 1, connectionId: 'c2', address: 'http://a.test:80' } as unknown as PoolEvent);
+    events.next({ type: 'retry', at: 0, connectionId: 'c1', address: 'http://a.test:80', method: 'GET', reason: 'connection-reset' });
+    events.next({ type: 'retry', at: 1, connectionId: 'c2', address: 'http://a.test:80', method: 'PUT', reason: 'stream-refused' });
     expect(parsePrometheusText(await registry.metrics()).value(m('retries_total'), { pool: 'default' })).toBe(2);
     metrics.dispose();
   });

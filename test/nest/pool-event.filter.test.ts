@@ -19,6 +19,11 @@ describe('parsePoolEventFilter / matchesPoolEventFilter', () => {
     );
   });
 
+  it("knows every event type of the engine, the HTTP layer's 'retry' included", () => {
+    expect(POOL_EVENT_TYPES).toContain('retry');
+    expect(parsePoolEventFilter({ type: 'retry' }).types).toEqual(new Set(['retry']));
+  });
+
   it('matches by type and by address; events of no address never match an address filter', () => {
     const byAddress = parsePoolEventFilter({ address: 'http://a.test:80' });
     expect(matchesPoolEventFilter(byAddress, acquired)).toBe(true);
@@ -29,8 +34,8 @@ describe('parsePoolEventFilter / matchesPoolEventFilter', () => {
   });
 
   it('rejects an unknown type, listing the known ones, and a value that is not a string', () => {
-    expect(() => parsePoolEventFilter({ type: 'connect-start,retry' })).toThrow(
-      `Invalid option "type": "retry". Expected event types among ${POOL_EVENT_TYPES.join(', ')} (comma-separated).`,
+    expect(() => parsePoolEventFilter({ type: 'connect-start,retried' })).toThrow(
+      `Invalid option "type": "retried". Expected event types among ${POOL_EVENT_TYPES.join(', ')} (comma-separated).`,
     );
     expect(() => parsePoolEventFilter({ type: 'toString' })).toThrow(/Invalid option "type": "toString"/);
     expect(() => parsePoolEventFilter({ address: [{}] as unknown as string[] })).toThrow(/Invalid option "address"/);

@@ -1,0 +1,347 @@
+import type { Duplex } from 'node:stream';
+import { errors as undiciErrors } from 'undici';
+import type { Address, ConnectionPool, Lease } from '../pool/index.js';
+import { Http2SessionTransport, SocketTransport } from '../transport/index.js';
+import { ConnectionGoneError, StaleConnectionError, UnsupportedTransportError } from './errors.js';
+import { h1ClientFor, type H1ClientOptions } from './h1-client.js';
+import { sendOverHttp2, type H2RequestOptions } from './h2-request.js';
+import { parseKeepAliveTimeout } from './keep-alive-hint.js';
+import type { LegacyHandler } from './legacy-handler.js';
+import { decideRetry } from './retry-policy.js';
+import type { DispatchHeaders } from './request-headers.js';
+
+/** The dispatch options an exchange reads (the rest go to undici's Client as they are). */
+export interface ExchangeOptions extends H2RequestOptions {
+  readonly headers?: DispatchHeaders;
+  /** undici's `reset`: close the connection after this request. */
+  readonly reset?: boolean;
+}
+
+/** What an exchange needs from its dispatcher. */
+export interface ExchangeHost {
+  readonly pool: ConnectionPool;
+  readonly h1Options: H1ClientOptions;
+  /** How long before a server's Keep-Alive timeout its connection is given up (ms). */
+  readonly keepAliveHintMarginMs: number;
+  /** False when the dispatcher was destroyed: nothing is sent again. */
+  readonly mayRetry: boolean;
+  exchangeDone(exchange: DispatchExchange): void;
+}
+
+type Phase = 'acquiring' | 'sending' | 'upgraded' | 'done';
+
+/**
+ * One request dispatched over the pool, from the caller's `onConnect` to its `onComplete` or
+ * `onError`: leases a connection (HTTP/1.1 through undici's Client bound to the socket,
+ * HTTP/2 as a stream of the session), gives the lease back when the response has been read,
+ * and sends the request again, once, on a new connection when the connection failed before
+ * any response byte and the retry policy allows it (see `decideRetry`).
+ *
+ * It is the handler undici's Client (or the HTTP/2 driver) reports each attempt to; the
+ * caller's handler sees one request, whatever the attempts.
+ */
+export class DispatchExchange implements LegacyHandler {
+  /** @internal The dispatcher's list of exchanges in flight (intrusive: no allocation per request). */
+  inFlightPrev: DispatchExchange | null = null;
+  /** @internal */
+  inFlightNext: DispatchExchange | null = null;
+  readonly #host: ExchangeHost;
+  readonly #options: ExchangeOptions;
+  readonly #user: LegacyHandler;
+  readonly #address: Address;
+  #phase: Phase = 'acquiring';
+  #lease: Lease | null = null;
+  #transport: SocketTransport | Http2SessionTransport | null = null;
+  /** The running attempt's abort (undici's, or the HTTP/2 driver's). */
+  #attemptAbort: ((reason?: Error) => void) | null = null;
+  #abortReason: Error | null = null;
+  #responseStarted = false;
+  #retried = false;
+  /** The server's Keep-Alive timeout less the margin, from this response (HTTP/1.1). */
+  #idleTimeout: number | undefined = undefined;
+  /** The response said `Connection: close` (HTTP/1.1). */
+  #closeAfter = false;
+  /** undici wrote the whole request (HTTP/1.1). */
+  #requestSent = false;
+
+  constructor(host: ExchangeHost, options: ExchangeOptions, user: LegacyHandler, address: Address) {
+    this.#host = host;
+    this.#options = options;
+    this.#user = user;
+    this.#address = address;
+  }
+
+  /** Tells the caller it may abort, then leases a connection. */
+  start(): void {
+    try {
+      this.#user.onConnect?.(this.abort);
+    } catch (error) {
+      this.#fail(toError(error));
+      return;
+    }
+    if (this.#phase === 'acquiring') this.#acquire(true);
+  }
+
+  /**
+   * Aborts the request (the caller's abort, or the dispatcher's destroy): while leasing, at
+   * once; while sending, through the attempt, which reports the error back.
+   */
+  readonly abort = (reason?: Error): void => {
+    if (this.#phase === 'done' || this.#abortReason !== null) return;
+    const error = reason ?? new undiciErrors.RequestAbortedError();
+    this.#abortReason = error;
+    if (this.#phase === 'acquiring') {
+      // The lease, when it comes, goes straight back (see #send).
+      this.#fail(error);
+      return;
+    }
+    if (this.#phase === 'upgraded') return;
+    this.#attemptAbort?.(error);
+  };
+
+  #acquire(reuse: boolean): void {
+    if (reuse) {
+      // The common case, without a promise: a pooled connection is at hand.
+      let lease: Lease | null;
+      try {
+        lease = this.#host.pool.acquireNow(this.#address);
+      } catch (error) {
+        this.#fail(toError(error));
+        return;
+      }
+      if (lease !== null) {
+        this.#send(lease);
+        return;
+      }
+    }
+    this.#host.pool.acquire(this.#address, reuse ? { coalesce: true } : { coalesce: true, reuse: false }).then(
+      (lease) => this.#send(lease),
+      (error: unknown) => {
+        if (this.#phase === 'acquiring') this.#fail(toError(error));
+      },
+    );
+  }
+
+  #send(lease: Lease): void {
+    if (this.#phase !== 'acquiring') {
+      lease.release();
+      return;
+    }
+    this.#phase = 'sending';
+    this.#lease = lease;
+    this.#responseStarted = false;
+    this.#attemptAbort = null;
+    // For the pool's leak reports (lease-held-too-long): what the lease is for. Not when
+    // nobody asked, since it costs a string per request.
+    if (this.#host.pool.options.leakDetectionThresholdMs !== undefined) {
+      lease.describe(`${this.#options.method} ${this.#target()}: request in flight, or its response body not read to the end (read it, or dump it)`);
+    }
+    const transport = lease.transport;
+    if (transport instanceof Http2SessionTransport) {
+      this.#transport = transport;
+      sendOverHttp2(transport, this.#options, this, this.#host.h1Options);
+    } else if (transport instanceof SocketTransport) {
+      this.#transport = transport;
+      this.#idleTimeout = undefined;
+      this.#closeAfter = false;
+      this.#requestSent = false;
+      if (transport.socket.destroyed) {
+        // Closed between the pool's health check and now: the request was never sent.
+        this.onError(new ConnectionGoneError(String(this.#address)));
+        return;
+      }
+      const client = h1ClientFor(transport, this.#host.h1Options);
+      client.dispatch(this.#options as Parameters<typeof client.dispatch>[0], this);
+    } else {
+      this.#transport = null;
+      this.onError(
+        new UnsupportedTransportError(
+          "The pool's dispatcher",
+          String(this.#address),
+          'it is neither a socket (SocketTransport) nor an HTTP/2 session (Http2SessionTransport); use the default connector, or one that makes these.',
+        ),
+      );
+    }
+  }
+
+  // ---- what the attempt reports (undici's Client, or the HTTP/2 driver) --------------------
+
+  onConnect(abort: (reason?: Error) => void): void {
+    this.#attemptAbort = abort;
+    if (this.#abortReason !== null) abort(this.#abortReason);
+  }
+
+  onResponseStarted(): void {
+    this.#responseStarted = true;
+    this.#user.onResponseStarted?.();
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    this.#responseStarted = true;
+    if (statusCode >= 200 && this.#transport instanceof SocketTransport) this.#readConnectionHeaders(rawHeaders);
+    return this.#user.onHeaders?.(statusCode, rawHeaders, resume, statusText) !== false;
+  }
+
+  onData(chunk: Buffer): boolean {
+    return this.#user.onData?.(chunk) !== false;
+  }
+
+  onComplete(trailers: Buffer[] | string[] | null): void {
+    if (this.#phase !== 'sending') return;
+    this.#phase = 'done';
+    this.#giveBack(false);
+    try {
+      this.#user.onComplete?.(trailers);
+    } catch (error) {
+      // As undici does with a handler that throws here: it is told, through onError.
+      try {
+        this.#user.onError?.(toError(error));
+      } catch {
+        // A handler that throws from onError too has nobody left to tell.
+      }
+    }
+  }
+
+  onError(error: Error): void {
+    if (this.#phase !== 'sending') return;
+    const lease = this.#lease as Lease;
+    // An aborted request reports why it was aborted, whatever its attempt ran into meanwhile.
+    if (this.#abortReason !== null) error = this.#abortReason;
+    if (!this.#responseStarted && !this.#retried && this.#abortReason === null && this.#host.mayRetry) {
+      const decision = decideRetry({
+        error,
+        method: this.#options.method,
+        headers: this.#options.headers,
+        body: this.#options.body,
+        reused: lease.reused,
+      });
+      if (decision.retry) {
+        this.#retried = true;
+        this.#host.pool.reportRetry(lease, { method: this.#options.method, reason: decision.reason });
+        this.#giveBack(true);
+        this.#phase = 'acquiring';
+        this.#acquire(false);
+        return;
+      }
+      if (decision.stale !== null) {
+        error = new StaleConnectionError(this.#options.method, this.#target(), decision.stale.reason, decision.stale.why, error);
+      }
+    }
+    this.#phase = 'done';
+    this.#giveBack(true);
+    this.#notifyError(error);
+  }
+
+  onUpgrade(statusCode: number, rawHeaders: Buffer[] | string[] | null, socket: Duplex): void {
+    if (this.#phase !== 'sending') return;
+    this.#phase = 'upgraded';
+    const lease = this.#lease as Lease;
+    // The socket is the caller's now: the connection serves nobody else, and the lease is
+    // held (counted) until the caller closes it.
+    lease.noNewExchanges();
+    this.#lease = null;
+    if (socket.destroyed) lease.release();
+    else socket.once('close', () => lease.release());
+    this.#host.exchangeDone(this);
+    this.#user.onUpgrade?.(statusCode, rawHeaders, socket);
+  }
+
+  onBodySent(...args: unknown[]): void {
+    this.#user.onBodySent?.(...args);
+  }
+
+  onRequestSent(): void {
+    this.#requestSent = true;
+    this.#user.onRequestSent?.();
+  }
+
+  // ---- the end ---------------------------------------------------------------------------
+
+  /** Ends the exchange with `error` before any attempt reported (a bad option, an abort while leasing, a failed acquire). */
+  #fail(error: Error): void {
+    if (this.#phase === 'done') return;
+    this.#phase = 'done';
+    this.#host.exchangeDone(this);
+    this.#notifyError(error);
+  }
+
+  #notifyError(error: Error): void {
+    if (this.#user.onError === undefined) throw error;
+    this.#user.onError(error);
+  }
+
+  /** Gives the attempt's lease back, once the protocol is done with the connection. */
+  #giveBack(failed: boolean): void {
+    const lease = this.#lease;
+    const transport = this.#transport;
+    this.#lease = null;
+    this.#transport = null;
+    if (this.#phase === 'done') this.#host.exchangeDone(this);
+    if (lease === null) return;
+    if (!(transport instanceof SocketTransport)) {
+      // An HTTP/2 stream is over when it reports; the session's health is the pool's to check.
+      lease.release();
+      return;
+    }
+    const idleTimeout = this.#idleTimeout;
+    transport.idleTimeout = idleTimeout;
+    if (!failed && this.#requestSent && !this.#closeAfter && this.#options.reset !== true && !(idleTimeout !== undefined && idleTimeout <= 0)) {
+      // The common case: undici keeps the socket for the next request. (An HTTP/1.0 response
+      // without keep-alive is the exception nobody can see from here: undici closes the
+      // socket just after, the pool sees it close, and a request that got it meanwhile is
+      // sent again, as never written.)
+      lease.release();
+      return;
+    }
+    // Otherwise undici decides right after this report whether the socket lives on (it
+    // destroys it after `Connection: close`, a request body still being written, a `reset`
+    // request...): look once it has.
+    queueMicrotask(() => {
+      if (failed || transport.socket.destroyed || (idleTimeout !== undefined && idleTimeout <= 0)) lease.noNewExchanges();
+      lease.release();
+    });
+  }
+
+  /**
+   * Reads `Keep-Alive` (the server's timeout, less the margin) and `Connection` (`close`) of an
+   * HTTP/1.1 response: both names are 10 bytes long, which skips the other headers cheaply.
+   */
+  #readConnectionHeaders(rawHeaders: Buffer[]): void {
+    for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+      const name = rawHeaders[i] as Buffer;
+      if (name.length !== 10) continue;
+      if (isHeaderName(name, KEEP_ALIVE)) {
+        const hintMs = parseKeepAliveTimeout(String(rawHeaders[i + 1]));
+        this.#idleTimeout = hintMs === undefined ? undefined : hintMs - this.#host.keepAliveHintMarginMs;
+      } else if (isHeaderName(name, CONNECTION) && /(^|[\s,])close($|[\s,])/i.test(String(rawHeaders[i + 1]))) {
+        this.#closeAfter = true;
+      }
+    }
+  }
+
+  /** The request's origin and path, without query (nothing secret), for messages. */
+  #target(): string {
+    const { protocol, host, port } = this.#address;
+    const path = typeof this.#options.path === 'string' ? (this.#options.path.split(/[?#]/, 1)[0] ?? '') : '';
+    return `${protocol}//${host.includes(':') ? `[${host}]` : host}:${port}${path}`;
+  }
+}
+
+const KEEP_ALIVE = Buffer.from('keep-alive', 'latin1');
+const CONNECTION = Buffer.from('connection', 'latin1');
+
+/** Whether `name` (raw bytes, any case) is the lower-case ASCII name `lower`, without making a string. */
+function isHeaderName(name: Buffer | string, lower: Buffer): boolean {
+  if (typeof name === 'string') return name.toLowerCase() === lower.toString('latin1');
+  if (name.length !== lower.length) return false;
+  for (let i = 0; i < lower.length; i++) {
+    // ASCII letters differ from their lower case by the 0x20 bit; '-' is not a letter.
+    const byte = name[i] as number;
+    if ((byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte) !== lower[i]) return false;
+  }
+  return true;
+}
+
+function toError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}

@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { PingProbe } from '../../src/transport/index.js';
+import { VirtualClock } from '../pool/support/virtual-time.js';
+
+/** A probe on a virtual clock whose PINGs the test answers by hand. */
+function probe(intervalMs = 1_000, timeoutMs = 300) {
+  const clock = new VirtualClock();
+  const answers: Array<(ok: boolean) => void> = [];
+  let degraded = 0;
+  let refuse = false;
+  const made = new PingProbe(
+    clock.scheduler,
+    intervalMs,
+    timeoutMs,
+    (answered) => {
+      if (refuse) return false;
+      answers.push(answered);
+      return true;
+    },
+    () => void degraded++,
+  );
+  return {
+    probe: made,
+    clock,
+    answers,
+    degraded: () => degraded,
+    refuse: () => {
+      refuse = true;
+    },
+  };
+}
+
+describe('PingProbe', () => {
+  it('pings every interval after the last answer, and stays quiet while answers come in time', () => {
+    const { probe: p, clock, answers, degraded } = probe();
+    p.start();
+    clock.advanceBy(999);
+    expect(answers).toHaveLength(0);
+    clock.advanceBy(1);
+    expect(answers).toHaveLength(1);
+    clock.advanceBy(299);
+    answers[0]?.(true);
+    clock.advanceBy(999);
+    expect(answers).toHaveLength(1);
+    clock.advanceBy(1);
+    expect(answers).toHaveLength(2);
+    expect(p.counts).toEqual({ sent: 2, answered: 1 });
+    expect(degraded()).toBe(0);
+    p.stop();
+    expect(clock.pendingActions).toBe(0);
+  });
+
+  it('reports a PING left unanswered past its deadline, once, and stops', () => {
+    const { probe: p, clock, answers, degraded } = probe();
+    p.start();
+    clock.advanceBy(1_000);
+    clock.advanceBy(299);
+    expect(degraded()).toBe(0);
+    clock.advanceBy(1);
+    expect(degraded()).toBe(1);
+    answers[0]?.(true); // too late: ignored
+    clock.advanceBy(10_000);
+    expect(degraded()).toBe(1);
+    expect(answers).toHaveLength(1);
+    expect(p.counts).toEqual({ sent: 1, answered: 0 });
+    expect(clock.pendingActions).toBe(0);
+  });
+
+  it('stops when a PING fails (the session went) or cannot be sent', () => {
+    const failed = probe();
+    failed.probe.start();
+    failed.clock.advanceBy(1_000);
+    failed.answers[0]?.(false);
+    failed.clock.advanceBy(10_000);
+    expect(failed.degraded()).toBe(0);
+    expect(failed.answers).toHaveLength(1);
+    expect(failed.clock.pendingActions).toBe(0);
+
+    const refused = probe();
+    refused.refuse();
+    refused.probe.start();
+    refused.clock.advanceBy(10_000);
+    expect(refused.probe.counts).toEqual({ sent: 0, answered: 0 });
+    expect(refused.clock.pendingActions).toBe(0);
+  });
+
+  it('never pings with an infinite interval, and does nothing once stopped', () => {
+    const never = probe(Infinity);
+    never.probe.start();
+    expect(never.clock.pendingActions).toBe(0);
+    const stopped = probe();
+    stopped.probe.stop();
+    stopped.probe.start();
+    stopped.clock.advanceBy(10_000);
+    expect(stopped.answers).toHaveLength(0);
+  });
+});
