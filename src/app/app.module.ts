@@ -28,6 +28,7 @@ import { CleanupTicksStreams } from './pool/cleanup-ticks.streams.js';
 import { PoolController } from './pool/pool.controller.js';
 import { ProxyController } from './proxy/proxy.controller.js';
 import { ProxyService } from './proxy/proxy.service.js';
+import { DispatcherUpstreamClient } from './upstream/dispatcher-upstream-client.js';
 import { Http1UpstreamClient } from './upstream/http1-upstream-client.js';
 import type { UpstreamClient } from './upstream/upstream-client.js';
 import type { UpstreamTarget } from './upstream/upstream-target.js';
@@ -71,7 +72,11 @@ export class AppModule implements NestModule {
         { provide: UPSTREAM_TARGET, useValue: target },
         {
           provide: UPSTREAM_CLIENT,
-          useFactory: (pool: ConnectionPool): UpstreamClient => new Http1UpstreamClient(pool, target, { timeoutMs: config.upstreamTimeoutMs }),
+          // UPSTREAM_HTTP2=never: HTTP/1.1 over the PooledAgent; auto/always: the pool's undici dispatcher (h2 by ALPN).
+          useFactory: (pool: ConnectionPool): UpstreamClient =>
+            config.upstreamHttp2 === 'never'
+              ? new Http1UpstreamClient(pool, target, { timeoutMs: config.upstreamTimeoutMs })
+              : new DispatcherUpstreamClient(pool, target, { timeoutMs: config.upstreamTimeoutMs, http2: config.upstreamHttp2 }),
           inject: [ConnectionPool],
         },
         AppLifecycle,

@@ -52,7 +52,11 @@ export async function startService(config: AppConfig, options: StartServiceOptio
   let target: UpstreamTarget;
   if (config.upstream === null) {
     embedded = await EmbeddedUpstream.start();
-    target = new UpstreamTarget(embedded.http1Url, { embedded: true });
+    // With UPSTREAM_HTTP2 (auto/always), its TLS endpoint (h2 by ALPN), trusting its own certificate.
+    target =
+      config.upstreamHttp2 !== 'never' && embedded.tlsUrl !== null && embedded.certificate !== null
+        ? new UpstreamTarget(embedded.tlsUrl, { embedded: true, ca: embedded.certificate })
+        : new UpstreamTarget(embedded.http1Url, { embedded: true });
   } else {
     target = new UpstreamTarget(config.upstream.url, { ca: config.upstream.ca });
   }

@@ -96,6 +96,7 @@ describe('configuration from the environment', () => {
     ['UPSTREAM_URL', 'orders.internal:8080', 'an absolute http: or https: URL'],
     ['UPSTREAM_URL', 'http://api.example.com/?debug=1', 'without a query'],
     ['UPSTREAM_TIMEOUT', '10 parsecs', 'a positive duration'],
+    ['UPSTREAM_HTTP2', 'yes', "one of 'auto', 'always', 'never'"],
     ['POOL_MAX_IDLE', '-1', 'an integer >= 0'],
     ['POOL_MAX_IDLE', '2.5', 'an integer >= 0'],
     ['POOL_KEEP_ALIVE', 'Infinity', 'a positive duration'],
@@ -134,6 +135,14 @@ describe('configuration from the environment', () => {
 
   it('refuses credentials in UPSTREAM_URL, which would end up in logs and metrics', () => {
     expect(problemsOf({ UPSTREAM_URL: 'https://user:pass@api.example.com' }).message).toContain('without credentials');
+  });
+
+  it("reads UPSTREAM_HTTP2 ('never' by default), and refuses 'always' with an http: upstream", () => {
+    expect(loadAppConfig({}).upstreamHttp2).toBe('never');
+    expect(loadAppConfig({ UPSTREAM_HTTP2: 'AUTO' }).upstreamHttp2).toBe('auto');
+    expect(loadAppConfig({ UPSTREAM_URL: 'https://localhost:8443', UPSTREAM_HTTP2: 'always' }).upstreamHttp2).toBe('always');
+    expect(loadAppConfig({ UPSTREAM_URL: 'http://localhost:8080', UPSTREAM_HTTP2: 'auto' }).upstreamHttp2).toBe('auto');
+    expect(problemsOf({ UPSTREAM_URL: 'http://localhost:8080', UPSTREAM_HTTP2: 'always' }).message).toContain('there is no h2c');
   });
 
   it('reads UPSTREAM_CA_FILE for an https: upstream, and refuses it otherwise', () => {

@@ -8,7 +8,7 @@ const section = readme.slice(readme.indexOf('## The reference service'), readme.
 
 describe("the README's section on the reference service", () => {
   it('documents exactly the variables the service reads, each with its default and meaning', () => {
-    const rows = [...section.matchAll(/^\| `([A-Z_]+)` \| (.+?) \| (.+?) \|$/gm)].map(([, name, defaultText, meaning]) => ({ name, defaultText, meaning }));
+    const rows = [...section.matchAll(/^\| `([A-Z][A-Z0-9_]*)` \| (.+?) \| (.+?) \|$/gm)].map(([, name, defaultText, meaning]) => ({ name, defaultText, meaning }));
     expect(rows.map((row) => row.name)).toEqual(ENV_VARIABLE_NAMES);
     for (const row of rows) {
       const variable = ENV_VARIABLES[row.name as keyof typeof ENV_VARIABLES];

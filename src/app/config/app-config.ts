@@ -1,7 +1,7 @@
 import { RESERVED_ROUTE_PREFIXES, RESERVED_ROUTES } from '../routes.js';
 import { AppConfigError, type ConfigProblem } from './config.error.js';
 import { EnvValueError, type EnvVariable } from './env-variable.js';
-import { ENV_VARIABLE_NAMES, ENV_VARIABLES, type LogFormat, type LogLevel, type ParsedEnv } from './env-variables.js';
+import { ENV_VARIABLE_NAMES, ENV_VARIABLES, type LogFormat, type LogLevel, type ParsedEnv, type UpstreamHttp2Mode } from './env-variables.js';
 
 /** The upstream the proxy forwards to, when it is not the embedded one. */
 export interface UpstreamConfig {
@@ -29,6 +29,11 @@ export interface AppConfig {
   /** null: start the embedded upstream and forward to it. */
   readonly upstream: UpstreamConfig | null;
   readonly upstreamTimeoutMs: number;
+  /**
+   * `UPSTREAM_HTTP2`: 'never' keeps the HTTP/1.1 client over the `PooledAgent`; 'auto' and
+   * 'always' use the client over the pool's undici dispatcher (HTTP/2 by ALPN for https:).
+   */
+  readonly upstreamHttp2: UpstreamHttp2Mode;
   readonly pool: PoolConfig;
   readonly drainTimeoutMs: number;
   /** Enables the admin API; a secret. */
@@ -75,6 +80,14 @@ export function loadAppConfig(env: Readonly<Record<string, string | undefined>>)
       defaultText: stripTicks(ENV_VARIABLES.UPSTREAM_CA_FILE.defaultText),
     });
   }
+  if (values.UPSTREAM_HTTP2 === 'always' && values.UPSTREAM_URL?.protocol === 'http:') {
+    problems.push({
+      variable: 'UPSTREAM_HTTP2',
+      shown: JSON.stringify(env.UPSTREAM_HTTP2 ?? ''),
+      expected: "'auto' or 'never' with an http: UPSTREAM_URL (HTTP/2 is negotiated over TLS only: there is no h2c)",
+      defaultText: stripTicks(ENV_VARIABLES.UPSTREAM_HTTP2.defaultText),
+    });
+  }
   const eventsPath = values.EVENTS_PATH;
   if (eventsPath !== undefined && isReserved(eventsPath)) {
     problems.push({
@@ -91,6 +104,7 @@ export function loadAppConfig(env: Readonly<Record<string, string | undefined>>)
     host: values.HOST,
     upstream: values.UPSTREAM_URL === undefined ? null : { url: values.UPSTREAM_URL, ca: values.UPSTREAM_CA_FILE?.pem },
     upstreamTimeoutMs: values.UPSTREAM_TIMEOUT,
+    upstreamHttp2: values.UPSTREAM_HTTP2,
     pool: {
       maxIdleConnections: values.POOL_MAX_IDLE,
       keepAliveMs: values.POOL_KEEP_ALIVE,

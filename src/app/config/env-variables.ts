@@ -18,6 +18,11 @@ export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 /** One of {@link LOG_LEVELS}. */
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** The values of `UPSTREAM_HTTP2`. */
+export const UPSTREAM_HTTP2_MODES = ['auto', 'always', 'never'] as const;
+/** One of {@link UPSTREAM_HTTP2_MODES}. */
+export type UpstreamHttp2Mode = (typeof UPSTREAM_HTTP2_MODES)[number];
+
 /** The formats of `LOG_FORMAT`. */
 export const LOG_FORMATS = ['text', 'json'] as const;
 /** One of {@link LOG_FORMATS}. */
@@ -51,6 +56,12 @@ export const ENV_VARIABLES = {
     default: '30s',
     description: 'how long the upstream may take to answer (acquire and connect included), and stay silent within a body; past it: 504',
     parse: duration(true),
+  }),
+  UPSTREAM_HTTP2: withDefault({
+    default: 'never',
+    description:
+      "HTTP/2 to an https: upstream, over the pool's undici dispatcher: 'auto' (h2 if the upstream chooses it by ALPN, else HTTP/1.1), 'always' (h2 only), 'never' (HTTP/1.1 over the `PooledAgent`)",
+    parse: oneOf(UPSTREAM_HTTP2_MODES),
   }),
   POOL_MAX_IDLE: withDefault({ default: '5', description: 'idle upstream connections kept (`maxIdleConnections`)', parse: integer(0) }),
   POOL_KEEP_ALIVE: withDefault({ default: '5m', description: 'how long an idle upstream connection is kept (`keepAlive`)', parse: duration(false) }),

@@ -23,8 +23,8 @@ const ONE_YEAR_MS = 365 * 86_400_000;
  *   is kept on purpose: its `Keep-Alive: timeout=5` header shows the pool honouring a server's
  *   hint (connections are evicted a second before the server would drop them).
  * - `tlsUrl`: the same routes over TLS, HTTP/2 by ALPN and HTTP/1.1 otherwise, with a
- *   certificate made at start (`certificate`, to trust as a CA). It is ready for an HTTP/2
- *   upstream client; today's client (over `PooledAgent`) speaks HTTP/1.1.
+ *   certificate made at start (`certificate`, to trust as a CA). The service forwards to it
+ *   when `UPSTREAM_HTTP2` is `auto` or `always` (over the pool's undici dispatcher).
  */
 export class EmbeddedUpstream {
   #closed: Promise<void> | undefined;
