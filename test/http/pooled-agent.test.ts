@@ -2,32 +2,16 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { createServer, type AddressInfo } from 'node:net';
 import { once } from 'node:events';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConnectionPool, PooledAgent } from '../../src/http/index.js';
-import type { ConnectionPoolOptions, PoolEvent } from '../../src/pool/index.js';
+import type { PoolEvent } from '../../src/pool/index.js';
 import { VirtualClock } from '../pool/support/virtual-time.js';
-import { get, readBody, startHttpServer, type HttpTestServer } from '../support/http-servers.js';
+import { useHttpFixtures } from '../support/http-fixtures.js';
+import { get, readBody } from '../support/http-servers.js';
 import { LOOPBACK, unusedPort } from '../support/local-servers.js';
 import { activeResources, waitFor } from '../support/wait-for.js';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()?.();
-});
-
-function poolFor(options: ConnectionPoolOptions = {}): { pool: ConnectionPool; events: PoolEvent[] } {
-  const pool = new ConnectionPool({ drainTimeout: '1s', ...options });
-  const events: PoolEvent[] = [];
-  pool.events$.subscribe((event) => events.push(event));
-  cleanups.push(() => pool.close());
-  return { pool, events };
-}
-
-async function server(handler: http.RequestListener, options?: { keepAliveTimeout?: number }): Promise<HttpTestServer> {
-  const started = await startHttpServer(handler, options);
-  cleanups.push(() => started.close());
-  return started;
-}
+const { poolFor, server, cleanups } = useHttpFixtures();
 
 const ok: http.RequestListener = (req, res) => {
   res.setHeader('content-type', 'text/plain');
