@@ -23,7 +23,10 @@ export class ConnectionPool extends EngineConnectionPool {
 
   /** @throws InvalidOptionError (`ERR_INVALID_OPTION`) naming the option and the value. */
   constructor(options: ConnectionPoolOptions = {}) {
-    super(options.connector === undefined ? { ...options, connector: new NetConnector() } : options);
+    // Only a plain object gets the default connector; anything else goes to the engine as it
+    // is, which refuses it with ERR_INVALID_OPTION naming "options".
+    const plain = typeof options === 'object' && options !== null && !Array.isArray(options);
+    super(plain && options.connector === undefined ? { ...options, connector: new NetConnector() } : options);
   }
 
   /**

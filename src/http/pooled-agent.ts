@@ -144,15 +144,40 @@ export class PooledAgent extends HttpsAgent {
       req.onSocket(null, error as Error);
       return;
     }
-    this.pool.acquire(address).then(
+    let ready: Lease | null;
+    try {
+      ready = this.pool.acquireNow(address);
+    } catch (error) {
+      req.onSocket(null, error as Error);
+      return;
+    }
+    // undici's idle-socket validation: a reused connection waits one turn of the event loop,
+    // so that a FIN, RST or stray bytes already on their way are read first and the request
+    // goes to a fresh connection instead of a closed one.
+    if (ready !== null) {
+      setImmediate(() => this.#assignValidated(req, ready, address));
+      return;
+    }
+    // The request waits for a connect or a slot: if it is destroyed meanwhile (an abort, a
+    // timeout), its acquire must end too, or it would hold its place in the queue. Node tells
+    // an agent nothing of a request destroyed before it has a socket, so listen at destroy().
+    const abort = new AbortController();
+    const destroy = req.destroy;
+    req.destroy = function destroyAndGiveUp(this: AgentRequest, error?: Error) {
+      abort.abort(error);
+      return destroy.call(this, error);
+    } as typeof req.destroy;
+    this.pool.acquire(address, { signal: abort.signal }).then(
       (lease) => {
+        req.destroy = destroy;
         if (!lease.reused) this.#assign(req, lease);
-        // undici's idle-socket validation: a reused connection waits one turn of the event
-        // loop, so that a FIN, RST or stray bytes already on their way are read first and
-        // the request goes to a fresh connection instead of a closed one.
         else setImmediate(() => this.#assignValidated(req, lease, address));
       },
-      (error: Error) => req.onSocket(null, error),
+      (error: Error) => {
+        req.destroy = destroy;
+        // A request destroyed while waiting ends with its own error, as Node's agent does.
+        req.onSocket(null, req.destroyed ? undefined : error);
+      },
     );
   }
 
@@ -265,7 +290,7 @@ class Exchange {
     socket.on('close', this.#onClose);
     socket.on('timeout', this.#onTimeout);
     socket.on('agentRemove', this.#onAgentRemove);
-    req.once('response', this.#onResponse);
+    req.prependOnceListener('response', this.#onResponse);
   }
 
   #stop(): void {
@@ -279,6 +304,10 @@ class Exchange {
 
   /** Headers arrived: no keep-alive means this connection ends with this exchange. */
   readonly #onResponse = (res: IncomingMessage): void => {
+    // Node discards a response nobody listens for; this listener of ours must not stop that,
+    // or the body would never be read and the connection never released. It runs first
+    // (prepended, and already removed as a once-listener), so what is left are the caller's.
+    if (this.req.listenerCount('response') === 0) res.resume();
     if (!this.req.shouldKeepAlive || res.headers.connection?.toLowerCase() === 'close') this.lease.noNewExchanges();
     if (this.agent.describesLeases) {
       this.lease.describe(

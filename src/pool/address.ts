@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { domainToASCII } from 'node:url';
 import { InvalidAddressError, describeValue } from './errors.js';
 
 /** The schemes the pool understands. `http:`/`tcp:` are cleartext; `https:`/`tls:` are TLS. */
@@ -254,7 +255,26 @@ function fromUrl(url: URL, source: string): Address {
   const port = url.port ? Number(url.port) : DEFAULT_PORTS[protocol];
   if (port === undefined) throw new InvalidAddressError(`${protocol} URLs need a port, and ${source} has none`);
   const secure = protocol === 'https:' || protocol === 'tls:';
-  return new FrozenAddress({ protocol, host: normaliseHost(url.hostname), port, ...(secure ? { tls: {} } : {}) });
+  return new FrozenAddress({ protocol, host: normaliseHost(hostOf(url, source)), port, ...(secure ? { tls: {} } : {}) });
+}
+
+/**
+ * The URL parser turns the host of http:/https: URLs into ASCII (punycode) but leaves that of
+ * tcp:/tls: URLs percent-encoded; do the same for them, so 'tcp://bücher.example' goes where
+ * 'http://bücher.example' goes.
+ */
+function hostOf(url: URL, source: string): string {
+  const hostname = url.hostname;
+  if (url.protocol === 'http:' || url.protocol === 'https:' || hostname.startsWith('[') || !hostname.includes('%')) return hostname;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(hostname);
+  } catch {
+    throw new InvalidAddressError(`the host in ${source} is not valid`);
+  }
+  const ascii = domainToASCII(decoded);
+  if (!ascii) throw new InvalidAddressError(`the host in ${source} is not a valid domain name`);
+  return ascii;
 }
 
 function fromOptions(options: AddressOptions): Address {
@@ -343,7 +363,14 @@ export function isAddress(value: unknown): value is Address {
   return value instanceof FrozenAddress;
 }
 
-/** Strips credentials from URL-like text before it goes into an error message. */
+/**
+ * Strips credentials from URL-like text before it goes into an error message. A password may
+ * hold '/' or '@', and the URL parser takes '\\' or nothing for '//': so everything between
+ * the scheme and the last '@' goes (a path with an '@' in it loses a little more than needed).
+ */
 function redactUrlText(text: string): string {
-  return text.replace(/\/\/[^/@]*@/, '//***@');
+  const at = text.lastIndexOf('@');
+  if (at < 0) return text;
+  const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(text)?.[0] ?? '';
+  return `${scheme}//***${text.slice(at)}`;
 }

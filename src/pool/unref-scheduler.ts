@@ -1,5 +1,8 @@
 import { Subscription, type SchedulerAction, type SchedulerLike } from 'rxjs';
 
+/** The longest delay setTimeout honours. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * One scheduled piece of work whose timer does not keep the process alive. Supports
  * rescheduling (`this.schedule(state, delay)` inside the work), as RxJS operators expect.
@@ -16,17 +19,31 @@ class UnrefTimerAction<T> extends Subscription implements SchedulerAction<T> {
   schedule(state?: T, delay = 0): Subscription {
     if (this.closed) return this;
     this.#clear();
+    if (delay === Infinity) return this; // never: nothing to arm
+    this.#arm(state, Date.now() + Math.max(0, delay));
+    return this;
+  }
+
+  /**
+   * setTimeout takes at most 2^31-1 ms and runs anything longer after 1 ms, so a longer
+   * wait (a 25-day timeout is a valid duration) is made of several timers.
+   */
+  #arm(state: T | undefined, dueAt: number): void {
+    const wait = Math.min(Math.max(0, dueAt - Date.now()), MAX_TIMER_MS);
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
+      if (Date.now() < dueAt) {
+        this.#arm(state, dueAt);
+        return;
+      }
       try {
         this.#work.call(this, state);
       } catch (error) {
         this.unsubscribe();
         throw error;
       }
-    }, delay);
+    }, wait);
     this.#timer.unref();
-    return this;
   }
 
   #clear(): void {
