@@ -2,7 +2,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestService, stopTestServices } from './support/test-service.js';
 import { VirtualClock } from './support/virtual-clock.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from '../support/wait-for.js';
 
 afterEach(stopTestServices);
 

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedUpstream } from '../../src/app/embedded-upstream/embedded-upstream.js';
 import { startTestService, stopTestServices } from './support/test-service.js';
 import { VirtualClock } from './support/virtual-clock.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from '../support/wait-for.js';
 
 interface Echo {
   readonly method: string;

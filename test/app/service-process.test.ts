@@ -3,7 +3,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { builtServiceEntry } from './support/built-service.js';
 import { request } from './support/http-client.js';
 import { ServiceProcess } from './support/service-process.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from '../support/wait-for.js';
 
 // The service as `npm start` runs it: the build output, in its own process, with real signals.
 let entry: string;

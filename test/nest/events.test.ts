@@ -21,7 +21,7 @@ import { createApp } from './support/nest-app.js';
 import { SseClient } from './support/sse-client.js';
 import { tcpConnector } from './support/tcp-connector.js';
 import { VirtualClock } from '../support/virtual-clock.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from '../support/wait-for.js';
 
 /** A connector whose every connect fails at once, with a message carrying credentials and a long tail. */
 const refusing: Connector = {

@@ -15,7 +15,7 @@ import { LoopbackServer } from './support/loopback-server.js';
 import { createApp } from './support/nest-app.js';
 import { echo, tcpConnector } from './support/tcp-connector.js';
 import { VirtualClock } from '../support/virtual-clock.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from '../support/wait-for.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('These tests need --expose-gc (vitest.config.ts passes it).');

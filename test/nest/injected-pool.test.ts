@@ -6,7 +6,7 @@ import { ConnectionPoolModule, InjectConnectionPool } from '../../src/nest/index
 import { LoopbackServer } from './support/loopback-server.js';
 import { createApp } from './support/nest-app.js';
 import { echo, tcpConnector } from './support/tcp-connector.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from '../support/wait-for.js';
 
 // The example of docs/nest.md: a plain service that does a raw TCP exchange over a
 // connection of an injected, named pool. (HTTP clients, @nestjs/axios's HttpModule and fetch,

@@ -18,7 +18,7 @@ import { createApp } from './support/nest-app.js';
 import { SseClient } from './support/sse-client.js';
 import { echo, socketOf, tcpConnector } from './support/tcp-connector.js';
 import { VirtualClock } from '../support/virtual-clock.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from '../support/wait-for.js';
 
 /** Lets a test hold a request in flight, and know when it got there. */
 class Gate {

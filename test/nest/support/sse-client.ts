@@ -1,5 +1,5 @@
 import { get, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import { waitFor } from './wait-for.js';
+import { waitFor } from '../../support/wait-for.js';
 
 /** One Server-Sent Event as a client parses it (a comment-only block has `comment`). */
 export interface ReceivedEvent {
