@@ -72,8 +72,17 @@ export function sendOverHttp2(transport: Http2SessionTransport, options: H2Reque
     handler.onError?.(error);
   };
 
+  // A stream given up on before its response was complete may be the first sign of a session
+  // gone silent: have the session PING its peer now, rather than at its next regular PING.
+  const doubtSession = (): void => {
+    if (stream !== null && !settled) transport.checkLiveness();
+  };
+
   // The caller's abort: undici passes it the reason, or nothing (RequestAbortedError).
-  const abort = (reason?: Error): void => fail(reason ?? new undiciErrors.RequestAbortedError());
+  const abort = (reason?: Error): void => {
+    doubtSession();
+    fail(reason ?? new undiciErrors.RequestAbortedError());
+  };
 
   try {
     handler.onConnect?.(abort);
@@ -182,6 +191,7 @@ export function sendOverHttp2(transport: Http2SessionTransport, options: H2Reque
 
   opened.on('timeout', () => {
     if (settled) return;
+    doubtSession();
     fail(
       responded
         ? new undiciErrors.BodyTimeoutError(`HTTP/2: no response data for ${bodyTimeout} ms (bodyTimeout)`)

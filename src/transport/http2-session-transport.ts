@@ -19,6 +19,9 @@ export interface Http2SessionSettings {
   readonly connectionWindowSize: number;
 }
 
+/** How long {@link Http2SessionTransport.checkLiveness}'s PING may wait at most for its ACK (OkHttp's too). */
+export const DEGRADED_PING_TIMEOUT_MS = 1_000;
+
 /** Why an {@link Http2SessionTransport} takes no new stream. */
 export type Http2UnfitReason =
   /** The session was closed or destroyed (by us, by the peer, by an error). */
@@ -40,7 +43,8 @@ export type Http2UnfitReason =
  * - GOAWAY: the session takes no new stream (`hooks.noNewExchanges()`); streams the peer
  *   accepted finish, the others fail with REFUSED_STREAM (for the layer above to send again).
  * - A PING is sent every `pingIntervalMs`; one left unanswered `pingTimeoutMs` makes the
- *   session unhealthy (`hooks.noNewExchanges('unhealthy')`), on the pool's scheduler.
+ *   session unhealthy (`hooks.noNewExchanges('unhealthy')`), on the pool's scheduler. A
+ *   stream given up on sends one at once ({@link Http2SessionTransport.checkLiveness}).
  * - An idle session is unref'd, so that an idle pool never keeps the process alive; a
  *   session with a stream in flight is ref'd.
  *
@@ -56,7 +60,7 @@ export class Http2SessionTransport implements Transport {
   readonly alpnProtocol = 'h2' as const;
   readonly #settings: Http2SessionSettings;
   readonly #hooks: ConnectionHooks | undefined;
-  readonly #probe: PingProbe | null;
+  readonly #probe: PingProbe;
   /** The proxy connection the session runs over, closed with it. */
   readonly #tunnel: Socket | null;
   #unfit: Http2UnfitReason | null = null;
@@ -90,21 +94,19 @@ export class Http2SessionTransport implements Transport {
       this.#goawayLastStreamId = lastStreamId;
       this.#markUnfit('goaway', 'no-new-exchanges');
     });
+    this.#probe = new PingProbe(
+      context.scheduler,
+      settings.pingIntervalMs,
+      settings.pingTimeoutMs,
+      (answered) => this.#ping(answered),
+      () => this.#markUnfit('ping-timeout', 'unhealthy'),
+    );
     session.once('close', () => {
       this.#unfit ??= 'closed';
-      this.#probe?.stop();
+      this.#probe.stop();
     });
-    this.#probe =
-      settings.pingIntervalMs === Infinity
-        ? null
-        : new PingProbe(
-            context.scheduler,
-            settings.pingIntervalMs,
-            settings.pingTimeoutMs,
-            (answered) => this.#ping(answered),
-            () => this.#markUnfit('ping-timeout', 'unhealthy'),
-          );
-    this.#probe?.start();
+    // With an infinite interval the probe sends no PING by itself, only checkLiveness()'s.
+    this.#probe.start();
     session.unref();
   }
 
@@ -138,9 +140,23 @@ export class Http2SessionTransport implements Transport {
     return this.#error;
   }
 
-  /** PINGs sent and answered in time so far (zeros when PINGs are off). */
+  /** PINGs sent and answered in time so far. */
   get pings(): { readonly sent: number; readonly answered: number } {
-    return this.#probe?.counts ?? { sent: 0, answered: 0 };
+    return this.#probe.counts;
+  }
+
+  /**
+   * Doubts the session: sends a PING now (unless one is out) and marks the session unhealthy
+   * if no ACK comes within `pingTimeout`, at most {@link DEGRADED_PING_TIMEOUT_MS}. Request
+   * code calls it when a stream is given up on (aborted, or timed out) before its response
+   * was complete. That is how a session whose path went silent shows first (a dropped NAT
+   * mapping, a dead peer that sent no RST): its streams wait, and without this the next
+   * regular PING could be `pingInterval` away, with every new stream sent into the silence.
+   * OkHttp does the same ("degraded ping" on a stream's read timeout, 1 s for its ACK).
+   */
+  checkLiveness(): void {
+    if (this.#unfit !== null || this.session.destroyed || this.session.closed) return;
+    this.#probe.checkNow(DEGRADED_PING_TIMEOUT_MS);
   }
 
   /**
@@ -170,16 +186,17 @@ export class Http2SessionTransport implements Transport {
   }
 
   /**
-   * Closes the session: gracefully (GOAWAY) when no stream is open, else at once (the pool
-   * only closes a session with streams when its drain timeout has run out). Idempotent.
+   * Closes the session at once: a GOAWAY (NO_ERROR) is sent, then the socket is ended and
+   * destroyed; streams still open are cancelled (the pool only closes a session with streams
+   * when its drain timeout has run out). Idempotent.
+   *
+   * Never `session.close()`: Node's graceful close ends the socket and then waits for the
+   * peer's FIN before it lets go of the socket, and a peer gone silent (a blackholed path)
+   * never sends one, so the socket would stay open for good.
    */
   close(): void {
-    this.#probe?.stop();
-    const session = this.session;
-    if (!session.destroyed) {
-      if (this.#active > 0 || session.closed) session.destroy();
-      else session.close();
-    }
+    this.#probe.stop();
+    if (!this.session.destroyed) this.session.destroy();
     this.#tunnel?.destroy();
   }
 
@@ -222,7 +239,7 @@ export class Http2SessionTransport implements Transport {
   #markUnfit(reason: Http2UnfitReason, hook: 'no-new-exchanges' | 'unhealthy'): void {
     if (this.#unfit !== null) return;
     this.#unfit = reason;
-    if (reason !== 'ping-timeout') this.#probe?.stop();
+    if (reason !== 'ping-timeout') this.#probe.stop();
     this.#hooks?.noNewExchanges(hook);
   }
 

@@ -9,6 +9,9 @@ export type SendPing = (answered: (ok: boolean) => void) => boolean;
  * the peer or the path to it has gone quiet: `onDegraded` is called, once, and the probe
  * stops. Only one PING is in flight at a time.
  *
+ * {@link PingProbe.checkNow} sends one at once, off the clock, when a user of the connection
+ * has reason to doubt it (OkHttp sends its "degraded ping" when a stream's read times out).
+ *
  * Time is the given scheduler's (the pool's), so that tests drive it in virtual time.
  */
 export class PingProbe {
@@ -21,6 +24,8 @@ export class PingProbe {
   /** Which PING is awaited: an answer to an older one (after its deadline) is ignored. */
   #serial = 0;
   #stopped = false;
+  /** True while a PING is out (its deadline is scheduled). */
+  #awaiting = false;
   #sent = 0;
   #answered = 0;
 
@@ -43,9 +48,22 @@ export class PingProbe {
     this.#schedule(() => this.#ping(), this.#intervalMs);
   }
 
+  /**
+   * Sends a PING now and waits at most `timeoutMs` for its ACK, unless one is already out
+   * (its own deadline decides). Returns whether a PING is out afterwards. Does nothing once
+   * the probe has stopped.
+   */
+  checkNow(timeoutMs: number): boolean {
+    if (this.#stopped) return false;
+    if (this.#awaiting) return true;
+    this.#ping(Math.min(timeoutMs, this.#timeoutMs));
+    return this.#awaiting;
+  }
+
   /** Cancels whatever is scheduled; the probe does nothing more. Idempotent. */
   stop(): void {
     this.#stopped = true;
+    this.#awaiting = false;
     this.#timer?.unsubscribe();
     this.#timer = null;
   }
@@ -55,7 +73,7 @@ export class PingProbe {
     this.#timer = this.#scheduler.schedule(work, delay);
   }
 
-  #ping(): void {
+  #ping(timeoutMs = this.#timeoutMs): void {
     if (this.#stopped) return;
     const serial = ++this.#serial;
     let sent: boolean;
@@ -70,7 +88,8 @@ export class PingProbe {
       return;
     }
     this.#sent++;
-    this.#schedule(() => this.#onTimeout(serial), this.#timeoutMs);
+    this.#awaiting = true;
+    this.#schedule(() => this.#onTimeout(serial), timeoutMs);
   }
 
   #onAnswer(serial: number, ok: boolean): void {
@@ -81,7 +100,13 @@ export class PingProbe {
       return;
     }
     this.#answered++;
-    this.#schedule(() => this.#ping(), this.#intervalMs);
+    this.#awaiting = false;
+    if (this.#intervalMs === Infinity) {
+      this.#timer?.unsubscribe();
+      this.#timer = null;
+    } else {
+      this.#schedule(() => this.#ping(), this.#intervalMs);
+    }
   }
 
   #onTimeout(serial: number): void {

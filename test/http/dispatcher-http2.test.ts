@@ -5,7 +5,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectionPool, type PoolDispatcherOptions } from '../../src/http/index.js';
 import type { ConnectionPoolOptions, PoolEvent, RetryEvent } from '../../src/pool/index.js';
 import { testCerts } from '../support/certs.js';
-import { startHttp2Server, type Http2StreamHandler, type Http2TestServer } from '../support/http2-servers.js';
+import { DEGRADED_PING_TIMEOUT_MS } from '../../src/transport/index.js';
+import { startHttp2Server, startStallingRelay, type Http2StreamHandler, type Http2TestServer } from '../support/http2-servers.js';
+import { LOOPBACK } from '../support/local-servers.js';
+import { VirtualClock } from '../pool/support/virtual-time.js';
 import { waitFor } from '../support/wait-for.js';
 
 const certs = testCerts();
@@ -262,9 +265,13 @@ describe('the dispatcher over HTTP/2', () => {
     const { pool, dispatcher, events } = poolFor();
     const controller = new AbortController();
     const { body } = await request(`${server.origin}/slow`, { dispatcher, signal: controller.signal });
+    let pings = 0;
+    server.sessions[0]?.on('ping', () => pings++);
     controller.abort();
     await expect(body.text()).rejects.toMatchObject({ name: 'AbortError' });
     await waitFor(() => pool.stats().leases === 0, 'the lease to be back');
+    // A stream given up on makes the session check its peer at once (the regular PING is 30 s away).
+    await waitFor(() => pings === 1, 'the session to PING its peer');
     expect(await text(request(`${server.origin}/fast`, { dispatcher }))).toBe('fast');
     expect(server.sessions).toHaveLength(1);
     expect(closeReasons(events)).toEqual([]);
@@ -277,9 +284,34 @@ describe('the dispatcher over HTTP/2', () => {
       stream.end('ok');
     });
     const { dispatcher } = poolFor({}, { headersTimeout: 100 });
+    let pings = 0;
+    server.server.on('session', (session: http2.ServerHttp2Session) => session.on('ping', () => pings++));
     await expect(request(`${server.origin}/hang`, { dispatcher })).rejects.toBeInstanceOf(errors.HeadersTimeoutError);
+    await waitFor(() => pings === 1, 'the session to PING its peer after the timeout');
     expect(await text(request(`${server.origin}/ok`, { dispatcher }))).toBe('ok');
     expect(server.sessions).toHaveLength(1);
+  });
+
+  it('drops a session gone silent a second after the first request given up on it, not at its next regular PING', async () => {
+    const server = await h2Server(echo);
+    const relay = await startStallingRelay(server.port);
+    cleanups.push(() => relay.close());
+    const clock = new VirtualClock();
+    const { pool, dispatcher, events } = poolFor({ scheduler: clock.scheduler });
+    const origin = `https://${LOOPBACK}:${relay.port}`;
+    expect(await text(request(`${origin}/first`, { dispatcher }))).toBe('h2 GET /first ');
+    relay.stall(); // the path goes silent: no RST, no FIN, nothing
+    const controller = new AbortController();
+    const stuck = request(`${origin}/stuck`, { dispatcher, signal: controller.signal });
+    await waitFor(() => pool.stats().leases === 1, 'the request to be on the session');
+    controller.abort();
+    await expect(stuck).rejects.toMatchObject({ name: 'AbortError' });
+    expect(pool.connections()).toMatchObject([{ healthy: true }]);
+    clock.advanceBy(DEGRADED_PING_TIMEOUT_MS - 1);
+    expect(pool.connections()).toMatchObject([{ healthy: true }]);
+    clock.advanceBy(1); // the PING sent at the abort went unanswered
+    expect(pool.connectionCount()).toBe(0);
+    expect(closeReasons(events)).toEqual(['unhealthy']);
   });
 });
 

@@ -97,7 +97,10 @@ export async function startHttp2Server(
 /** A TCP relay that can stop passing bytes (a peer that goes silent, as behind a dead NAT). */
 export interface StallingRelay {
   readonly port: number;
-  /** Stops passing bytes both ways, on every connection, from now on. */
+  /**
+   * Stops passing bytes and FINs both ways, on every connection, from now on: neither side
+   * hears anything more, not even a close (only `close()` ends the relay's connections).
+   */
   stall(): void;
   close(): Promise<void>;
 }
@@ -106,8 +109,15 @@ export interface StallingRelay {
 export async function startStallingRelay(targetPort: number): Promise<StallingRelay> {
   const pairs: Array<[net.Socket, net.Socket]> = [];
   let stalled = false;
-  const relay = net.createServer((client) => {
-    const upstream = net.connect({ host: LOOPBACK, port: targetPort });
+  // Half-open, so that a FIN is passed on only while not stalled (a stalled one is swallowed).
+  const relay = net.createServer({ allowHalfOpen: true }, (client) => {
+    const upstream = net.connect({ host: LOOPBACK, port: targetPort, allowHalfOpen: true });
+    client.on('end', () => {
+      if (!stalled) upstream.end();
+    });
+    upstream.on('end', () => {
+      if (!stalled) client.end();
+    });
     client.on('error', () => upstream.destroy());
     upstream.on('error', () => client.destroy());
     client.on('data', (chunk) => {

@@ -129,11 +129,11 @@ describe('Http2SessionTransport', () => {
     expect(calls).toEqual([]);
   });
 
-  it('closes gracefully when idle, at once with streams open, and reports its close to listeners added late', async () => {
+  it('closes at once (destroy, never the graceful close that waits for the peer), idle or busy, and reports its close to listeners added late', async () => {
     const idle = new FakeSession();
     const graceful = transportOn(idle).transport;
     graceful.close();
-    expect([idle.closed, idle.destroyed]).toEqual([true, true]);
+    expect([idle.closed, idle.destroyed]).toEqual([false, true]);
     expect(graceful.unfitReason).toBe('closed');
     let heard = false;
     graceful.on('close', () => (heard = true));

@@ -3,11 +3,12 @@ import * as http2 from 'node:http2';
 import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AddressResolver, ConnectionPool, type AddressOptions, type ConnectionHooks, type Lease, type PoolEvent } from '../../src/pool/index.js';
-import { ConnectError, Http2SessionTransport, NetConnector, SocketTransport, type NetConnectorOptions } from '../../src/transport/index.js';
+import { ConnectError, DEGRADED_PING_TIMEOUT_MS, Http2SessionTransport, NetConnector, SocketTransport, type NetConnectorOptions } from '../../src/transport/index.js';
 import { testCerts } from '../support/certs.js';
 import { startHttp2Server, startStallingRelay, type Http2StreamHandler, type Http2TestServer } from '../support/http2-servers.js';
 import { LOOPBACK, startTlsServer } from '../support/local-servers.js';
 import { VirtualClock } from '../pool/support/virtual-time.js';
+import { openFileDescriptors } from '../support/open-files.js';
 import { waitFor } from '../support/wait-for.js';
 
 const certs = testCerts();
@@ -245,6 +246,54 @@ describe('HTTP/2 PING (the degraded-connection check), in virtual time', () => {
     lease.release();
     expect(pool.connectionCount()).toBe(0);
     expect(closeReasons(events)).toEqual(['unhealthy']);
+  });
+
+  it('checkLiveness(): PINGs at once, one at a time; a session that answers stays, one silent for a second is unhealthy', async () => {
+    const server = await h2Server();
+    const relay = await startStallingRelay(server.port);
+    cleanups.push(() => relay.close());
+    const clock = new VirtualClock();
+    const { pool, events } = newPool({ http2: { pingInterval: Infinity, pingTimeout: '5s' } }, { scheduler: clock.scheduler });
+    const lease = await pool.acquire({ ...h2Address(relay), tls: { ca: certs.ca.cert, ALPNProtocols: ['h2'] } });
+    const transport = sessionOf(lease);
+    lease.release();
+
+    transport.checkLiveness();
+    expect(transport.pings.sent).toBe(1);
+    await waitFor(() => transport.pings.answered === 1, 'the PING to be answered');
+    clock.advanceBy(5_000);
+    expect(transport.isHealthy()).toBe(true);
+
+    relay.stall();
+    transport.checkLiveness();
+    transport.checkLiveness(); // one is out already
+    expect(transport.pings.sent).toBe(2);
+    clock.advanceBy(DEGRADED_PING_TIMEOUT_MS - 1); // shorter than pingTimeout: OkHttp's degraded-PING deadline
+    expect(transport.isHealthy()).toBe(true);
+    clock.advanceBy(1);
+    expect(transport.unfitReason).toBe('ping-timeout');
+    expect(pool.connectionCount()).toBe(0);
+    expect(closeReasons(events)).toEqual(['unhealthy']);
+    transport.checkLiveness(); // on a closed session: nothing
+    expect(transport.pings.sent).toBe(2);
+  });
+
+  it('lets go of the socket of a session closed while its peer is silent (no wait for a FIN that never comes)', async () => {
+    const server = await h2Server();
+    const relay = await startStallingRelay(server.port);
+    cleanups.push(() => relay.close());
+    const { pool } = newPool();
+    const before = openFileDescriptors();
+    const lease = await pool.acquire({ ...h2Address(relay), tls: { ca: certs.ca.cert, ALPNProtocols: ['h2'] } });
+    const transport = sessionOf(lease);
+    // Ours, the relay's two and the server's.
+    const open = openFileDescriptors();
+    expect(open).toBeGreaterThan(before);
+    lease.release();
+    relay.stall();
+    expect(pool.evictAll()).toBe(1);
+    await waitFor(() => openFileDescriptors() === open - 1, 'our socket to be closed');
+    expect(transport.session.destroyed).toBe(true);
   });
 
   it('sends no PING with pingInterval: Infinity', async () => {

@@ -94,4 +94,49 @@ describe('PingProbe', () => {
     stopped.clock.advanceBy(10_000);
     expect(stopped.answers).toHaveLength(0);
   });
+
+  it('checkNow sends a PING at once with the shorter deadline, keeps one in flight, and goes back to its interval once answered', () => {
+    const { probe: p, clock, answers, degraded } = probe(1_000, 300);
+    p.start();
+    clock.advanceBy(400);
+    expect(p.checkNow(200)).toBe(true);
+    expect(answers).toHaveLength(1);
+    expect(p.checkNow(200)).toBe(true); // one is out: no second PING
+    expect(answers).toHaveLength(1);
+    clock.advanceBy(199);
+    answers[0]?.(true);
+    clock.advanceBy(999); // the next regular PING is an interval after the answer
+    expect(answers).toHaveLength(1);
+    clock.advanceBy(1);
+    expect(answers).toHaveLength(2);
+    expect(p.checkNow(200)).toBe(true); // the regular one is out: its own deadline (300) decides
+    expect(answers).toHaveLength(2);
+    clock.advanceBy(299);
+    expect(degraded()).toBe(0);
+    clock.advanceBy(1);
+    expect(degraded()).toBe(1);
+    expect(p.checkNow(200)).toBe(false); // stopped
+    expect(p.counts).toEqual({ sent: 2, answered: 1 });
+    expect(clock.pendingActions).toBe(0);
+  });
+
+  it('checkNow reports a PING unanswered within its deadline, never waits longer than the probe timeout, and works without an interval', () => {
+    const quick = probe(1_000, 300);
+    quick.probe.start();
+    quick.probe.checkNow(1_000); // asks for longer than the probe's own timeout: 300 it is
+    quick.clock.advanceBy(299);
+    expect(quick.degraded()).toBe(0);
+    quick.clock.advanceBy(1);
+    expect(quick.degraded()).toBe(1);
+
+    const never = probe(Infinity, 300);
+    never.probe.start();
+    expect(never.probe.checkNow(100)).toBe(true);
+    never.answers[0]?.(true);
+    expect(never.clock.pendingActions).toBe(0); // no interval: nothing scheduled after the answer
+    never.probe.checkNow(100);
+    never.clock.advanceBy(100);
+    expect(never.degraded()).toBe(1);
+    expect(never.probe.counts).toEqual({ sent: 2, answered: 1 });
+  });
 });
