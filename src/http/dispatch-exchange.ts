@@ -7,7 +7,7 @@ import { h1ClientFor, type H1ClientOptions } from './h1-client.js';
 import { sendOverHttp2, type H2RequestOptions } from './h2-request.js';
 import { parseKeepAliveTimeout } from './keep-alive-hint.js';
 import type { LegacyHandler } from './legacy-handler.js';
-import { decideRetry } from './retry-policy.js';
+import { classifyFailure, decideRetry, isReplayableBody } from './retry-policy.js';
 import type { DispatchHeaders } from './request-headers.js';
 
 /** The dispatch options an exchange reads (the rest go to undici's Client as they are). */
@@ -29,6 +29,14 @@ export interface ExchangeHost {
 }
 
 type Phase = 'acquiring' | 'sending' | 'upgraded' | 'done';
+
+/**
+ * How many times a request may be sent again because its HTTP/1.1 connection closed before
+ * any byte of it was written, without spending its one retry: nothing reached the server,
+ * whatever the method. Bounded, so that a server that accepts connections only to close them
+ * at once (one at its connection limit) fails the request rather than spins.
+ */
+const MAX_UNSENT_RESENDS = 3;
 
 /**
  * One request dispatched over the pool, from the caller's `onConnect` to its `onComplete` or
@@ -56,7 +64,14 @@ export class DispatchExchange implements LegacyHandler {
   #attemptAbort: ((reason?: Error) => void) | null = null;
   #abortReason: Error | null = null;
   #responseStarted = false;
+  /**
+   * The attempt's request began to be written: undici's Client calls `onConnect` just before
+   * it writes the request's first byte (HTTP/1.1), the HTTP/2 driver when it opens the stream.
+   */
+  #attemptWriting = false;
   #retried = false;
+  /** Attempts whose HTTP/1.1 connection closed before the request was written (see MAX_UNSENT_RESENDS). */
+  #unsentResends = 0;
   /** The server's Keep-Alive timeout less the margin, from this response (HTTP/1.1). */
   #idleTimeout: number | undefined = undefined;
   /** The response said `Connection: close` (HTTP/1.1). */
@@ -130,6 +145,7 @@ export class DispatchExchange implements LegacyHandler {
     this.#phase = 'sending';
     this.#lease = lease;
     this.#responseStarted = false;
+    this.#attemptWriting = false;
     this.#attemptAbort = null;
     // For the pool's leak reports (lease-held-too-long): what the lease is for. Not when
     // nobody asked, since it costs a string per request.
@@ -145,12 +161,18 @@ export class DispatchExchange implements LegacyHandler {
       this.#idleTimeout = undefined;
       this.#closeAfter = false;
       this.#requestSent = false;
-      if (transport.socket.destroyed) {
+      const socket = transport.socket;
+      if (socket.destroyed || !socket.writable) {
         // Closed between the pool's health check and now: the request was never sent.
         this.onError(new ConnectionGoneError(String(this.#address)));
         return;
       }
       const client = h1ClientFor(transport, this.#host.h1Options);
+      if (client.destroyed || client.closed) {
+        // The Client goes with its socket, so this is the same case seen from the Client.
+        this.onError(new ConnectionGoneError(String(this.#address)));
+        return;
+      }
       client.dispatch(this.#options as Parameters<typeof client.dispatch>[0], this);
     } else {
       this.#transport = null;
@@ -167,6 +189,7 @@ export class DispatchExchange implements LegacyHandler {
   // ---- what the attempt reports (undici's Client, or the HTTP/2 driver) --------------------
 
   onConnect(abort: (reason?: Error) => void): void {
+    this.#attemptWriting = true;
     this.#attemptAbort = abort;
     if (this.#abortReason !== null) abort(this.#abortReason);
   }
@@ -207,6 +230,18 @@ export class DispatchExchange implements LegacyHandler {
     const lease = this.#lease as Lease;
     // An aborted request reports why it was aborted, whatever its attempt ran into meanwhile.
     if (this.#abortReason !== null) error = this.#abortReason;
+    if (this.#abortReason === null && this.#host.mayRetry && this.#neverWritten(error)) {
+      // Nothing of the request reached the server (its connection closed before it was
+      // written): it is sent again, on a new connection, without spending its one retry,
+      // which stays for a failure after the request was written.
+      const verdict = classifyFailure(error) as NonNullable<ReturnType<typeof classifyFailure>>;
+      this.#unsentResends++;
+      this.#host.pool.reportRetry(lease, { method: this.#options.method, reason: verdict.reason });
+      this.#giveBack(true);
+      this.#phase = 'acquiring';
+      this.#acquire(false);
+      return;
+    }
     if (!this.#responseStarted && !this.#retried && this.#abortReason === null && this.#host.mayRetry) {
       const decision = decideRetry({
         error,
@@ -253,6 +288,21 @@ export class DispatchExchange implements LegacyHandler {
   onRequestSent(): void {
     this.#requestSent = true;
     this.#user.onRequestSent?.();
+  }
+
+  /**
+   * Whether the HTTP/1.1 attempt that failed with `error` certainly wrote nothing (undici had
+   * not begun to write the request: no `onConnect`) because its connection was gone (a
+   * failure the policy says left the request unprocessed), and the request may be sent again
+   * as it is (its body can be replayed), at most MAX_UNSENT_RESENDS times. Such a request goes
+   * again whatever its method. (The pool's health check at hand-over cannot see a FIN or RST
+   * still in flight, and undici waits a turn of the event loop before writing on a reused
+   * socket: the connection can close between the two.)
+   */
+  #neverWritten(error: Error): boolean {
+    if (this.#attemptWriting || this.#responseStarted || !(this.#transport instanceof SocketTransport)) return false;
+    if (this.#unsentResends >= MAX_UNSENT_RESENDS) return false;
+    return classifyFailure(error)?.unprocessed === true && isReplayableBody(this.#options.body);
   }
 
   // ---- the end ---------------------------------------------------------------------------

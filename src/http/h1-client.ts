@@ -25,7 +25,8 @@ const clients = new WeakMap<SocketTransport, Client>();
  * HTTP/1.1 codec (its llhttp parser) over a connection the pool owns. The Client is given
  * the socket once, through its `connect` option; should it ask again (the socket closed
  * under a request), it gets {@link ConnectionGoneError} and the request fails unsent. When
- * the socket closes, the Client is destroyed.
+ * the socket closes, the Client is destroyed, and a request it had not begun to write fails
+ * with {@link ConnectionGoneError} too.
  *
  * The socket stays attached (see `SocketTransport.attach`) while the Client holds it:
  * undici reads it at all times, refs it while a request is in flight and unrefs it when
@@ -69,7 +70,14 @@ function bind(transport: SocketTransport, options: H1ClientOptions): Client {
   });
   transport.on('close', () => {
     clients.delete(transport);
-    client.destroy().catch(() => undefined);
+    // A request still waiting in the Client was never written: undici waits a turn of the
+    // event loop (its idle-socket validation) before it writes on a socket that served an
+    // earlier request, and a FIN or RST that lands meanwhile closes the socket under it.
+    // undici fails such requests with the error it is destroyed with: say what happened (not
+    // sent; the dispatcher sends it again) rather than "The client is destroyed". A request
+    // being written or answered fails with the socket's own error (undici's 'close' listener,
+    // added after this one, reports it).
+    client.destroy(new ConnectionGoneError(target)).catch(() => undefined);
   });
   return client;
 }

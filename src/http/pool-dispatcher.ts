@@ -108,6 +108,12 @@ function timeout(option: string, value: Duration | undefined): number {
  * - and in both cases only if its body can be sent again: none, a string or bytes. (`fetch`
  *   sends every body as a stream, so a fetch with a body is never sent again.)
  *
+ * An HTTP/1.1 request (with a body that can be sent again) whose connection closed before
+ * any byte of it was written, undici not having begun to write it, is sent again on a new
+ * connection, whatever its method, up to 3 times without spending that one retry: nothing of
+ * it reached the server. When that too runs out it fails with `ConnectionGoneError`
+ * (`ERR_CONNECTION_GONE`). `retry: false` turns this off as well.
+ *
  * Otherwise a failure on a reused connection rejects with {@link StaleConnectionError}
  * (`ERR_STALE_CONNECTION`), which says so; any other failure is reported as it is.
  *
