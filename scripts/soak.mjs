@@ -5,7 +5,7 @@
 //
 //   npm run soak
 //   CHAOS_REQUESTS=500000 CHAOS_SEED=7 npm run soak   # sizes and seed can be set
-//   CHAOS_DISPATCHER=1 npm run soak                   # pool.dispatcher() and HTTP/2 too
+//   CHAOS_DISPATCHER=0 npm run soak                   # the PooledAgent alone (no pool.dispatcher(), no HTTP/2)
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -38,7 +38,7 @@ export function openHttp2Session(
     createConnection: () => socket,
     settings: { enablePush: false, initialWindowSize: settings.initialWindowSize },
   });
-  const transport = new Http2SessionTransport(session, address, settings, context, tunnel);
+  const transport = new Http2SessionTransport(session, address, settings, context, { socket, ...(tunnel !== undefined ? { tunnel } : {}) });
   const { signal } = context;
   return new Promise<Http2SessionTransport>((resolve, reject) => {
     const detach = (): void => {

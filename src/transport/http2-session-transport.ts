@@ -4,6 +4,7 @@ import { inspect } from 'node:util';
 import type { SchedulerLike } from 'rxjs';
 import type { Address, ConnectionHooks, Transport } from '../pool/index.js';
 import { PingProbe } from './ping-probe.js';
+import { discardSocket } from './socket-state.js';
 
 /** How HTTP/2 sessions are run (see `NetConnectorOptions.http2`), durations in ms. */
 export interface Http2SessionSettings {
@@ -61,7 +62,9 @@ export class Http2SessionTransport implements Transport {
   readonly #settings: Http2SessionSettings;
   readonly #hooks: ConnectionHooks | undefined;
   readonly #probe: PingProbe;
-  /** The proxy connection the session runs over, closed with it. */
+  /** The socket the session runs over (TLS), destroyed with it. */
+  readonly #socket: Socket | null;
+  /** The proxy connection under that socket, if any, destroyed with it. */
   readonly #tunnel: Socket | null;
   #unfit: Http2UnfitReason | null = null;
   #error: Error | null = null;
@@ -72,19 +75,23 @@ export class Http2SessionTransport implements Transport {
   /**
    * Takes over a session, in idle mode. {@link openHttp2Session} makes them; there is no need
    * to make one by hand except for a custom connector.
+   *
+   * @param sockets - the socket the session was made on (`createConnection`), and the proxy
+   * connection under it if any: both are destroyed when the transport closes.
    */
   constructor(
     session: http2.ClientHttp2Session,
     address: Address,
     settings: Http2SessionSettings,
     context: { readonly hooks?: ConnectionHooks; readonly scheduler: SchedulerLike },
-    tunnel?: Socket,
+    sockets: { readonly socket?: Socket; readonly tunnel?: Socket } = {},
   ) {
     this.session = session;
     this.address = address;
     this.#settings = settings;
     this.#hooks = context.hooks;
-    this.#tunnel = tunnel ?? null;
+    this.#socket = sockets.socket ?? null;
+    this.#tunnel = sockets.tunnel ?? null;
     this.#limit = this.#peerLimit();
     session.on('error', (error: Error) => {
       this.#error ??= error;
@@ -193,10 +200,22 @@ export class Http2SessionTransport implements Transport {
    * Never `session.close()`: Node's graceful close ends the socket and then waits for the
    * peer's FIN before it lets go of the socket, and a peer gone silent (a blackholed path)
    * never sends one, so the socket would stay open for good.
+   *
+   * Nor `session.destroy()` alone: Node ends and destroys the socket only once the session's
+   * last write has completed, and a session destroyed while a write was under way on a
+   * connection that died under it was seen (in the chaos soak) never to finish: no 'close',
+   * and the socket open for good. So the socket is destroyed here too, a turn of the event
+   * loop later, which lets the GOAWAY go out first.
    */
   close(): void {
     this.#probe.stop();
     if (!this.session.destroyed) this.session.destroy();
+    const socket = this.#socket;
+    if (socket !== null && !socket.destroyed) {
+      setImmediate(() => {
+        if (!socket.destroyed) discardSocket(socket);
+      });
+    }
     this.#tunnel?.destroy();
   }
 

@@ -38,7 +38,7 @@ import { startChaosUpstream, type ChaosUpstream } from './support/upstream.js';
  * Checks of the same kind (in time, known codes, exact bodies, nothing left behind; and no
  * stale-connection failure reaching the caller of an idempotent request, which it retries by
  * itself) apply to `pool.dispatcher()` over HTTP/1.1, HTTP/1.1 + TLS and HTTP/2
- * (with undici's own HTTP/2 for comparison) when `CHAOS_DISPATCHER=1` (see DISPATCHER_READY).
+ * (with undici's own HTTP/2 for comparison) unless `CHAOS_DISPATCHER=0` (see DISPATCHER_RUNS).
  *
  * Sizes: `CHAOS_REQUESTS` (default 20 000; `npm run soak`: 200 000) cleartext, and
  * `CHAOS_TLS_REQUESTS` and `CHAOS_H2_REQUESTS` (default 3 000; soak: 40 000) over TLS;
@@ -68,14 +68,10 @@ const CONNECTIONS = 48;
 const TEST_TIMEOUT_MS = 60_000 + Math.max(REQUESTS, TLS_REQUESTS * 4, H2_REQUESTS * 4) * 3;
 
 /**
- * `pool.dispatcher()` (undici over the pool, HTTP/1.1 and HTTP/2) was being built while this
- * suite was written. Its runs are here, ready, but opt-in (`CHAOS_DISPATCHER=1`) until it passes
- * them: under these faults some idempotent requests still fail with undici's
- * UND_ERR_DESTROYED ("The client is destroyed"), and an HTTP/2 session whose connection was
- * reset can stay in the pool, healthy to it, so that every request on it hangs to its deadline.
- * Make it the default by dropping the environment check below.
+ * The `pool.dispatcher()` runs (HTTP/1.1, HTTP/1.1 + TLS, HTTP/2) are on by default;
+ * `CHAOS_DISPATCHER=0` leaves them out (to soak the PooledAgent alone).
  */
-const DISPATCHER_READY = typeof (ConnectionPool.prototype as { dispatcher?: unknown }).dispatcher === 'function' && process.env.CHAOS_DISPATCHER === '1';
+const DISPATCHER_RUNS = process.env.CHAOS_DISPATCHER !== '0';
 
 /** Random faults all along: a little latency, stale connections, resets inside responses, half-closes, idle timeouts. */
 const RANDOM_FAULTS: RandomFaults = {
@@ -129,7 +125,7 @@ const KNOWN_DISPATCHER_CODES: ReadonlySet<string> = new Set([
 const certs = testCerts();
 const rows: ResultRow[] = [];
 const context = {
-  command: `${DISPATCHER_READY ? 'CHAOS_DISPATCHER=1 ' : ''}${SOAK ? 'npm run soak' : 'npx vitest run test/chaos'}`,
+  command: `${DISPATCHER_RUNS ? '' : 'CHAOS_DISPATCHER=0 '}${SOAK ? 'npm run soak' : 'npx vitest run test/chaos'}`,
   seed: SEED,
   concurrency: CONCURRENCY,
   connections: `${CONNECTIONS} per client (PooledAgent maxConnectionsPerAddress, http.Agent maxSockets, undici Pool connections)`,
@@ -140,7 +136,7 @@ const context = {
 
 afterAll(() => {
   if (rows.length > 0) {
-    const path = saveResults(`${SOAK ? 'soak-long' : 'soak'}${DISPATCHER_READY ? '-with-dispatcher' : ''}`, rows, context);
+    const path = saveResults(SOAK ? 'soak-long' : 'soak', rows, context);
     console.log(`chaos soak results: ${path}`);
   }
 });
@@ -156,7 +152,7 @@ interface Segment {
 const SEGMENTS: readonly Segment[] = [
   { protocol: 'HTTP/1.1', upstream: 'http', total: REQUESTS, agents: true },
   { protocol: 'HTTP/1.1 + TLS', upstream: 'https', total: TLS_REQUESTS, agents: true },
-  ...(DISPATCHER_READY ? [{ protocol: 'HTTP/2 (TLS, ALPN h2)', upstream: 'h2' as const, total: H2_REQUESTS, agents: false }] : []),
+  ...(DISPATCHER_RUNS ? [{ protocol: 'HTTP/2 (TLS, ALPN h2)', upstream: 'h2' as const, total: H2_REQUESTS, agents: false }] : []),
 ];
 
 /** A run through one client, with the proxy and the fault script it met. */
@@ -359,7 +355,7 @@ for (const segment of SEGMENTS) {
       }, TEST_TIMEOUT_MS);
     }
 
-    if (DISPATCHER_READY) {
+    if (DISPATCHER_RUNS) {
       it('through pool.dispatcher(): every request ends in time, correct or with a known error; no idempotent request fails as stale (the dispatcher sends it again); nothing is left behind', async () => {
         const baseline = openFileDescriptors();
         const pool = new ConnectionPool(POOL_OPTIONS);

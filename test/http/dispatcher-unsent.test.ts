@@ -8,8 +8,8 @@ import { startFlakyHttpServer, type FlakyHttpServer, type FlakyRequest, type Fla
 import { waitFor } from '../support/wait-for.js';
 
 /**
- * A request the dispatcher never wrote is never lost. Under a storm of resets (the chaos soak,
- * `CHAOS_DISPATCHER=1`) idempotent GETs failed with undici's UND_ERR_DESTROYED ("The client is
+ * A request the dispatcher never wrote is never lost. Under a storm of resets (the chaos soak of
+ * test/chaos/soak.test.ts) idempotent GETs failed with undici's UND_ERR_DESTROYED ("The client is
  * destroyed"): a GET written on a reused connection was reset (its one retry spent), and the
  * retry was handed a connection that had just served another request and whose peer had just
  * closed it. undici's Client waits a turn of the event loop before it writes on such a socket

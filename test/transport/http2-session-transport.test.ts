@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import * as net from 'node:net';
 import type * as http2 from 'node:http2';
 import { describe, expect, it } from 'vitest';
 import { AddressResolver, type ConnectionHooks } from '../../src/pool/index.js';
@@ -56,7 +57,7 @@ const SETTINGS: Http2SessionSettings = {
   connectionWindowSize: 65_535,
 };
 
-function transportOn(session: FakeSession) {
+function transportOn(session: FakeSession, socket?: net.Socket) {
   const calls: string[] = [];
   const hooks: ConnectionHooks = {
     capacityChanged: () => void calls.push('capacityChanged'),
@@ -64,7 +65,7 @@ function transportOn(session: FakeSession) {
   };
   const clock = new VirtualClock();
   const address = new AddressResolver().resolve('https://h2.test');
-  const transport = new Http2SessionTransport(session as unknown as http2.ClientHttp2Session, address, SETTINGS, { hooks, scheduler: clock.scheduler });
+  const transport = new Http2SessionTransport(session as unknown as http2.ClientHttp2Session, address, SETTINGS, { hooks, scheduler: clock.scheduler }, socket ? { socket } : {});
   return { transport, calls, clock };
 }
 
@@ -145,5 +146,22 @@ describe('Http2SessionTransport', () => {
     forced.request({});
     forced.close();
     expect([busy.closed, busy.destroyed]).toEqual([false, true]);
+  });
+
+  it('destroys its socket a turn after destroying the session, even when the session never says it closed', async () => {
+    const session = new FakeSession();
+    // A session destroyed while a write was under way on a dead connection: Node never finishes it.
+    session.destroy = function (this: FakeSession) {
+      this.destroyed = true;
+    };
+    const socket = new net.Socket();
+    const { transport } = transportOn(session, socket);
+    transport.close();
+    expect(session.destroyed).toBe(true);
+    expect(socket.destroyed).toBe(false); // the GOAWAY gets its turn first
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(socket.destroyed).toBe(true);
+    transport.close(); // again: nothing more to do
+    expect(socket.destroyed).toBe(true);
   });
 });
