@@ -129,11 +129,15 @@ export class DispatchExchange implements LegacyHandler {
         return;
       }
     }
-    this.#host.pool.acquire(this.#address, reuse ? { coalesce: true } : { coalesce: true, reuse: false }).then(
-      (lease) => this.#send(lease),
-      (error: unknown) => {
-        if (this.#phase === 'acquiring') this.#fail(toError(error));
-      },
+    // With callbacks rather than a promise: no promise, and no turn of the event loop between
+    // the connection coming free and the request being handed to it.
+    this.#host.pool.acquireWith(
+      this.#address,
+      reuse ? COALESCE : COALESCE_FRESH,
+      (lease) => guarded(() => this.#send(lease)),
+      (error) => guarded(() => {
+        if (this.#phase === 'acquiring') this.#fail(error);
+      }),
     );
   }
 
@@ -374,6 +378,24 @@ export class DispatchExchange implements LegacyHandler {
     const { protocol, host, port } = this.#address;
     const path = typeof this.#options.path === 'string' ? (this.#options.path.split(/[?#]/, 1)[0] ?? '') : '';
     return `${protocol}//${host.includes(':') ? `[${host}]` : host}:${port}${path}`;
+  }
+}
+
+const COALESCE = { coalesce: true } as const;
+const COALESCE_FRESH = { coalesce: true, reuse: false } as const;
+
+/**
+ * Runs a callback of `pool.acquireWith`, which must not throw into the pool's bookkeeping: a
+ * throw (only a caller's handler can, from its onError) is reported as uncaught, on its own
+ * turn, as it would have been from a promise callback.
+ */
+function guarded(run: () => void): void {
+  try {
+    run();
+  } catch (error) {
+    queueMicrotask(() => {
+      throw error;
+    });
   }
 }
 

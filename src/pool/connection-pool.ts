@@ -15,7 +15,7 @@ import {
 } from './errors.js';
 import type { CleanupTick, CloseReason, PoolEvent, RetryReason } from './events.js';
 import { ExpiryHeap } from './expiry-heap.js';
-import { HeldTooLongWatch } from './held-too-long-watch.js';
+import { DeadlineQueue } from './deadline-queue.js';
 import { LeaseHolder, LeaseSlot, PoolLease, type Lease, type LeaseOwner } from './lease.js';
 import { LinkedList } from './linked-list.js';
 import { resolvePoolOptions, type ConnectionPoolOptions, type ResolvedPoolOptions } from './options.js';
@@ -156,7 +156,10 @@ export class ConnectionPool {
   /** Connection actors are its children, so they share one actor system (and inspector). */
   readonly #actorRoot: AnyActorRef;
   readonly #registry: FinalizationRegistry<LeaseSlot>;
-  readonly #heldTooLong: HeldTooLongWatch | null;
+  /** Leases watched by leakDetectionThreshold (null when it is off). */
+  readonly #heldTooLong: DeadlineQueue<LeaseSlot> | null;
+  /** Acquirers waiting in line, by acquireTimeout (null when it is Infinity). */
+  readonly #acquireDeadlines: DeadlineQueue<Waiter> | null;
   /** Connections whose actor lags behind their allocations, synced before any read. */
   readonly #dirty: PooledConnection[] = [];
   /** Connections by what their actor says (evicted ones have left the pool). */
@@ -202,11 +205,23 @@ export class ConnectionPool {
     this.#actorRoot = root;
     this.#loop = new CleanupLoop(this.#options.scheduler, (now) => this.#tick(now));
     this.#registry = new FinalizationRegistry((slot) => this.#onLeaseCollected(slot));
+    const { scheduler, leakDetectionThresholdMs, acquireTimeoutMs } = this.#options;
     this.#heldTooLong =
-      this.#options.leakDetectionThresholdMs === undefined
+      leakDetectionThresholdMs === undefined
         ? null
-        : new HeldTooLongWatch(this.#options.scheduler, this.#options.leakDetectionThresholdMs, (slot, now) =>
-            this.#onHeldTooLong(slot, now),
+        : new DeadlineQueue<LeaseSlot>(
+            scheduler,
+            (slot) => slot.acquiredAt + leakDetectionThresholdMs,
+            (slot, now) => this.#onHeldTooLong(slot, now),
+          );
+    // One timer for every waiter (they share acquireTimeout), not one each: see DeadlineQueue.
+    this.#acquireDeadlines =
+      acquireTimeoutMs === Infinity
+        ? null
+        : new DeadlineQueue<Waiter>(
+            scheduler,
+            (waiter) => waiter.startedAt + acquireTimeoutMs,
+            (waiter) => this.#timeOut(waiter),
           );
     this.#owner = {
       releaseLease: (_lease, holder) => this.#releaseLease(holder),
@@ -241,25 +256,50 @@ export class ConnectionPool {
    * `ERR_ACQUIRE_ABORTED`, `ERR_CONNECT_TIMEOUT`, or the connector's own error.
    */
   acquire(address: AddressInput, options?: AcquireOptions): Promise<Lease> {
-    if (this.#state !== 'open') return Promise.reject(new PoolClosedError());
+    return new Promise<Lease>((resolve, reject) => this.acquireWith(address, options, resolve, reject));
+  }
+
+  /**
+   * `acquire` with callbacks instead of a promise, for clients that lease per request and
+   * would rather not pay a promise and a turn of the event loop for each (the Dispatcher):
+   * exactly one of `onLease` and `onError` is called, once, synchronously when the outcome
+   * is known at once (a pooled connection fits, or the request is refused), else later.
+   * The callbacks must not throw: they run inside the pool's bookkeeping.
+   *
+   * @throws (through `onError`) the errors `acquire` rejects with.
+   */
+  acquireWith(address: AddressInput, options: AcquireOptions | undefined, onLease: (lease: Lease) => void, onError: (error: Error) => void): void {
+    if (this.#state !== 'open') {
+      onError(new PoolClosedError());
+      return;
+    }
     let bucket: AddressBucket;
     try {
       bucket = this.#bucketFor(address);
     } catch (error) {
-      return Promise.reject(error);
+      onError(toError(error));
+      return;
     }
     const signal = options?.signal;
     const reuse = options?.reuse ?? true;
     const coalesce = options?.coalesce ?? false;
-    if (typeof reuse !== 'boolean') return Promise.reject(new InvalidOptionError('reuse', reuse, 'true or false'));
-    if (typeof coalesce !== 'boolean') return Promise.reject(new InvalidOptionError('coalesce', coalesce, 'true or false'));
+    if (typeof reuse !== 'boolean') {
+      onError(new InvalidOptionError('reuse', reuse, 'true or false'));
+      return;
+    }
+    if (typeof coalesce !== 'boolean') {
+      onError(new InvalidOptionError('coalesce', coalesce, 'true or false'));
+      return;
+    }
     if (signal !== undefined) {
       if (!(signal instanceof AbortSignal)) {
-        return Promise.reject(new InvalidOptionError('signal', signal, 'an AbortSignal'));
+        onError(new InvalidOptionError('signal', signal, 'an AbortSignal'));
+        return;
       }
       if (signal.aborted) {
         this.#forgetBucketIfEmpty(bucket);
-        return Promise.reject(new AcquireAbortedError(String(bucket.address), signal.reason));
+        onError(new AcquireAbortedError(String(bucket.address), signal.reason));
+        return;
       }
     }
     const now = this.#options.scheduler.now();
@@ -267,11 +307,12 @@ export class ConnectionPool {
     const stack = this.#options.captureAcquireStacks ? captureStack() : undefined;
     if (bucket.waiters.size === 0 && reuse) {
       const connection = this.#takeReusable(bucket);
-      if (connection !== null) return Promise.resolve(this.#lend(connection, true, now, stack));
+      if (connection !== null) {
+        onLease(this.#lend(connection, true, now, stack));
+        return;
+      }
     }
-    return new Promise<Lease>((resolve, reject) =>
-      this.#admit(new Waiter(bucket, now, signal, stack, resolve, reject, !reuse, coalesce)),
-    );
+    this.#admit(new Waiter(bucket, now, signal, stack, onLease, onError, !reuse, coalesce));
   }
 
   /**
@@ -538,7 +579,7 @@ export class ConnectionPool {
     slot.live = true;
     slot.acquiredAt = now;
     slot.stack = stack;
-    this.#heldTooLong?.add(slot);
+    this.#heldTooLong?.add(slot.watchNode);
     this.#totals.acquired++;
     if (reused) this.#totals.reused++;
     if (this.#events.observed) {
@@ -614,10 +655,7 @@ export class ConnectionPool {
   #enqueue(waiter: Waiter, parked = false): void {
     this.#adopt(waiter.bucket);
     this.#line(waiter, parked);
-    const timeoutMs = this.#options.acquireTimeoutMs;
-    if (timeoutMs !== Infinity) {
-      waiter.timer = this.#options.scheduler.schedule(() => this.#timeOut(waiter), timeoutMs);
-    }
+    this.#acquireDeadlines?.add(waiter.deadlineNode);
     const signal = waiter.signal;
     if (signal !== undefined) {
       const onAbort = (): void => {
@@ -666,16 +704,22 @@ export class ConnectionPool {
     }
   }
 
+  /** Stops `waiter`'s acquireTimeout and its signal listener: it is about to be settled. */
+  #disarm(waiter: Waiter): void {
+    this.#acquireDeadlines?.remove(waiter.deadlineNode);
+    waiter.detachSignal?.();
+    waiter.detachSignal = null;
+  }
+
   #settleWaiter(waiter: Waiter, error: Error): void {
     if (waiter.settled) return;
     waiter.settled = true;
-    waiter.disarm();
+    this.#disarm(waiter);
     waiter.reject(error);
   }
 
   #timeOut(waiter: Waiter): void {
     if (waiter.settled) return;
-    waiter.timer = null;
     const parked = waiter.parked;
     this.#dequeue(waiter);
     this.#totals.acquireTimeouts++;
@@ -698,7 +742,7 @@ export class ConnectionPool {
   #handOver(waiter: Waiter, connection: PooledConnection): void {
     this.#dequeue(waiter);
     waiter.settled = true;
-    waiter.disarm();
+    this.#disarm(waiter);
     waiter.resolve(this.#lend(connection, true, waiter.startedAt, waiter.stack));
   }
 
@@ -779,7 +823,7 @@ export class ConnectionPool {
     }
 
     // The acquire timeout covers waiting for a slot; from here the connect timeout applies.
-    waiter.disarm();
+    this.#disarm(waiter);
     const abort = new AbortController();
     connection.connectAbort = abort;
     const fail = (error: Error): void => this.#failConnect(connection, waiter, error);
@@ -960,7 +1004,7 @@ export class ConnectionPool {
     slot.live = false;
     slot.stack = undefined;
     slot.purpose = undefined;
-    this.#heldTooLong?.remove(slot);
+    this.#heldTooLong?.remove(slot.watchNode);
     const connection = slot.connection;
     if (connection.phase !== 'open') return; // closed under the lease: nothing to give back
     connection.freeHolders.push(holder);
@@ -1154,6 +1198,7 @@ export class ConnectionPool {
     this.#drainTimer = null;
     this.#loop.dispose();
     this.#heldTooLong?.dispose();
+    this.#acquireDeadlines?.dispose();
     this.#flushActors();
     if (this.#events.observed) {
       this.#emit({ type: 'pool-closed', at: this.#options.scheduler.now(), forced: this.#forcedOnClose });
@@ -1169,7 +1214,7 @@ export class ConnectionPool {
   #onLeaseCollected(slot: LeaseSlot): void {
     if (!slot.live) return;
     slot.live = false;
-    this.#heldTooLong?.remove(slot);
+    this.#heldTooLong?.remove(slot.watchNode);
     const connection = slot.connection;
     if (connection.phase !== 'open') return;
     connection.allocations--;

@@ -1,4 +1,3 @@
-import type { Subscription } from 'rxjs';
 import type { AddressBucket } from './address-bucket.js';
 import type { Lease } from './lease.js';
 import { ListNode } from './linked-list.js';
@@ -10,8 +9,8 @@ import { ListNode } from './linked-list.js';
 export class Waiter {
   readonly bucketNode: ListNode<Waiter>;
   readonly poolNode: ListNode<Waiter>;
-  /** The acquireTimeout timer while queued. */
-  timer: Subscription | null = null;
+  /** Its place among the waiters timed by acquireTimeout (see `DeadlineQueue`). */
+  readonly deadlineNode: ListNode<Waiter>;
   /** Removes the AbortSignal listener. */
   detachSignal: (() => void) | null = null;
   settled = false;
@@ -33,13 +32,6 @@ export class Waiter {
   ) {
     this.bucketNode = new ListNode<Waiter>(this);
     this.poolNode = new ListNode<Waiter>(this);
-  }
-
-  /** Stops the timer and the signal listener; the waiter is about to be settled. */
-  disarm(): void {
-    this.timer?.unsubscribe();
-    this.timer = null;
-    this.detachSignal?.();
-    this.detachSignal = null;
+    this.deadlineNode = new ListNode<Waiter>(this);
   }
 }

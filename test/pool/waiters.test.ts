@@ -57,6 +57,35 @@ describe('waiters under maxConnectionsPerAddress', () => {
     expect(pool.stats().idle).toBe(1);
   });
 
+  it('share one timer: each times out exactly acquireTimeout after it began, and a queue served early holds no timer', async () => {
+    const { pool, clock } = poolUnderTest({ maxConnectionsPerAddress: 1, acquireTimeout: '1s' });
+    const held = await pool.acquire('http://a.test');
+    const pending = clock.pendingActions; // the cleanup stream's, if any
+    const log: string[] = [];
+    const waiters = [0, 100, 250, 600].map((at, i) => {
+      clock.advanceTo(at);
+      return track(pool.acquire('http://a.test'), `w${i}`, log).catch(() => undefined);
+    });
+    expect(clock.pendingActions).toBe(pending + 1);
+    held.release(); // w0 is served: the timer set for it stays, and finds w1 not yet due
+    await settle();
+    expect(log).toEqual(['w0']);
+    clock.advanceTo(1_099);
+    await settle();
+    expect(log).toEqual(['w0']);
+    clock.advanceTo(1_100);
+    await settle();
+    expect(log).toEqual(['w0', 'w1:ERR_ACQUIRE_TIMEOUT']);
+    clock.advanceTo(1_250);
+    await settle();
+    expect(log).toEqual(['w0', 'w1:ERR_ACQUIRE_TIMEOUT', 'w2:ERR_ACQUIRE_TIMEOUT']);
+    (await waiters[0])?.release(); // w3 is served: nobody waits, no timer is left
+    await settle();
+    expect(log.at(-1)).toBe('w3');
+    expect(clock.pendingActions).toBe(pending);
+    await Promise.all(waiters);
+  });
+
   it('leave the queue when their AbortSignal fires, and the next one is served', async () => {
     const { pool } = poolUnderTest({ maxConnectionsPerAddress: 1 });
     const held = await pool.acquire('http://a.test');
