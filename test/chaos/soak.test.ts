@@ -351,6 +351,7 @@ for (const segment of SEGMENTS) {
         await pool.close();
         expectClosedCleanly(pool, events);
         await result.proxy.close();
+        await upstream.dropConnections();
         expect(await fileDescriptorsBackTo(baseline)).toBeLessThanOrEqual(baseline);
       }, TEST_TIMEOUT_MS);
     }
@@ -391,6 +392,7 @@ for (const segment of SEGMENTS) {
         await pool.close();
         expectClosedCleanly(pool, events);
         await result.proxy.close();
+        await upstream.dropConnections();
         expect(await fileDescriptorsBackTo(baseline)).toBeLessThanOrEqual(baseline);
       }, TEST_TIMEOUT_MS);
     }

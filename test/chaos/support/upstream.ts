@@ -12,6 +12,13 @@ export interface ChaosUpstream {
   readonly port: number;
   /** Requests answered. */
   readonly answered: () => number;
+  /**
+   * Destroys every connection it still holds. The proxy in front of it may have let go of one
+   * without the upstream noticing yet (an HTTP/2 server's TLS handshake the proxy held and then
+   * dropped waits for Node's 120 s handshake timeout): a client's check that the process's
+   * file descriptors are back must not count the upstream's.
+   */
+  dropConnections(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -69,6 +76,11 @@ export async function startChaosUpstream(kind: 'http' | 'https' | 'h2'): Promise
   return {
     port: (server.address() as AddressInfo).port,
     answered: () => answered,
+    async dropConnections() {
+      const closing = [...sockets].map((socket) => (socket.destroyed ? Promise.resolve() : once(socket, 'close').then(() => undefined)));
+      for (const socket of sockets) socket.destroy();
+      await Promise.all(closing);
+    },
     async close() {
       for (const socket of sockets) socket.destroy();
       const closed = once(server, 'close');
