@@ -155,6 +155,10 @@ export class PoolDispatcher extends Dispatcher implements ExchangeHost {
    * collection than the rest of the dispatcher.
    */
   #inFlightHead: DispatchExchange | null = null;
+  /** The last origin dispatched to, and its address (see #addressFor). */
+  #lastOrigin: unknown = undefined;
+  #lastHttp1Only = false;
+  #lastAddress: Address | null = null;
   #inFlightCount = 0;
   #idleWaiters: Array<() => void> = [];
   #closed = false;
@@ -313,6 +317,16 @@ export class PoolDispatcher extends Dispatcher implements ExchangeHost {
   }
 
   #addressFor(origin: unknown, http1Only: boolean): Address {
+    // Most dispatchers talk to one origin: the last one is compared, not hashed.
+    if (origin === this.#lastOrigin && http1Only === this.#lastHttp1Only && this.#lastAddress !== null) return this.#lastAddress;
+    const address = this.#lookUpAddress(origin, http1Only);
+    this.#lastOrigin = origin;
+    this.#lastHttp1Only = http1Only;
+    this.#lastAddress = address;
+    return address;
+  }
+
+  #lookUpAddress(origin: unknown, http1Only: boolean): Address {
     const text = typeof origin === 'string' ? origin : origin instanceof URL ? origin.origin : undefined;
     if (text === undefined || text === '') throw new undiciErrors.InvalidArgumentError('opts.origin must be a non-empty string or URL.');
     const key = http1Only ? `${text} h1` : text;
