@@ -7,7 +7,7 @@ import { h1ClientFor, type H1ClientOptions } from './h1-client.js';
 import { sendOverHttp2, type H2RequestOptions } from './h2-request.js';
 import { parseKeepAliveTimeout } from './keep-alive-hint.js';
 import type { LegacyHandler } from './legacy-handler.js';
-import { classifyFailure, decideRetry, isReplayableBody } from './retry-policy.js';
+import { classifyFailure, decideRetry, isReplayableBody, type FailureVerdict } from './retry-policy.js';
 import type { DispatchHeaders } from './request-headers.js';
 
 /** The dispatch options an exchange reads (the rest go to undici's Client as they are). */
@@ -234,11 +234,12 @@ export class DispatchExchange implements LegacyHandler {
     const lease = this.#lease as Lease;
     // An aborted request reports why it was aborted, whatever its attempt ran into meanwhile.
     if (this.#abortReason !== null) error = this.#abortReason;
-    if (this.#abortReason === null && this.#host.mayRetry && this.#neverWritten(error)) {
+    const unsent = this.#abortReason === null && this.#host.mayRetry ? this.#neverWritten(error) : null;
+    if (unsent !== null) {
       // Nothing of the request reached the server (its connection closed before it was
       // written): it is sent again, on a new connection, without spending its one retry,
       // which stays for a failure after the request was written.
-      const verdict = classifyFailure(error) as NonNullable<ReturnType<typeof classifyFailure>>;
+      const verdict = unsent;
       this.#unsentResends++;
       this.#host.pool.reportRetry(lease, { method: this.#options.method, reason: verdict.reason });
       this.#giveBack(true);
@@ -295,18 +296,20 @@ export class DispatchExchange implements LegacyHandler {
   }
 
   /**
-   * Whether the HTTP/1.1 attempt that failed with `error` certainly wrote nothing (undici had
-   * not begun to write the request: no `onConnect`) because its connection was gone (a
-   * failure the policy says left the request unprocessed), and the request may be sent again
-   * as it is (its body can be replayed), at most MAX_UNSENT_RESENDS times. Such a request goes
-   * again whatever its method. (The pool's health check at hand-over cannot see a FIN or RST
-   * still in flight, and undici waits a turn of the event loop before writing on a reused
-   * socket: the connection can close between the two.)
+   * The retry policy's verdict on `error` when the HTTP/1.1 attempt that failed with it
+   * certainly wrote nothing (undici had not begun to write the request: no `onConnect`)
+   * because its connection was gone (a failure the policy says left the request unprocessed),
+   * and the request may be sent again as it is (its body can be replayed), at most
+   * MAX_UNSENT_RESENDS times; else null. Such a request goes again whatever its method. (The
+   * pool's health check at hand-over cannot see a FIN or RST still in flight, and undici waits
+   * a turn of the event loop before writing on a reused socket: the connection can close
+   * between the two.)
    */
-  #neverWritten(error: Error): boolean {
-    if (this.#attemptWriting || this.#responseStarted || !(this.#transport instanceof SocketTransport)) return false;
-    if (this.#unsentResends >= MAX_UNSENT_RESENDS) return false;
-    return classifyFailure(error)?.unprocessed === true && isReplayableBody(this.#options.body);
+  #neverWritten(error: Error): FailureVerdict | null {
+    if (this.#attemptWriting || this.#responseStarted || !(this.#transport instanceof SocketTransport)) return null;
+    if (this.#unsentResends >= MAX_UNSENT_RESENDS || !isReplayableBody(this.#options.body)) return null;
+    const verdict = classifyFailure(error);
+    return verdict?.unprocessed === true ? verdict : null;
   }
 
   // ---- the end ---------------------------------------------------------------------------

@@ -269,13 +269,9 @@ export class ConnectionPool {
    * @throws (through `onError`) the errors `acquire` rejects with.
    */
   acquireWith(address: AddressInput, options: AcquireOptions | undefined, onLease: (lease: Lease) => void, onError: (error: Error) => void): void {
-    if (this.#state !== 'open') {
-      onError(new PoolClosedError());
-      return;
-    }
     let bucket: AddressBucket;
     try {
-      bucket = this.#bucketFor(address);
+      bucket = this.#admissibleBucket(address, options);
     } catch (error) {
       onError(toError(error));
       return;
@@ -283,25 +279,6 @@ export class ConnectionPool {
     const signal = options?.signal;
     const reuse = options?.reuse ?? true;
     const coalesce = options?.coalesce ?? false;
-    if (typeof reuse !== 'boolean') {
-      onError(new InvalidOptionError('reuse', reuse, 'true or false'));
-      return;
-    }
-    if (typeof coalesce !== 'boolean') {
-      onError(new InvalidOptionError('coalesce', coalesce, 'true or false'));
-      return;
-    }
-    if (signal !== undefined) {
-      if (!(signal instanceof AbortSignal)) {
-        onError(new InvalidOptionError('signal', signal, 'an AbortSignal'));
-        return;
-      }
-      if (signal.aborted) {
-        this.#forgetBucketIfEmpty(bucket);
-        onError(new AcquireAbortedError(String(bucket.address), signal.reason));
-        return;
-      }
-    }
     const now = this.#options.scheduler.now();
     // Taken here, in the caller's frame: after an async connect the caller is gone from the stack.
     const stack = this.#options.captureAcquireStacks ? captureStack() : undefined;
@@ -313,6 +290,29 @@ export class ConnectionPool {
       }
     }
     this.#admit(new Waiter(bucket, now, signal, stack, onLease, onError, !reuse, coalesce));
+  }
+
+  /**
+   * The bucket of `address` for an acquire with `options`, or throws why the acquire is
+   * refused at once: `ERR_POOL_CLOSED`, `ERR_INVALID_ADDRESS`, `ERR_INVALID_OPTION`, or
+   * `ERR_ACQUIRE_ABORTED` for a signal already aborted.
+   */
+  #admissibleBucket(address: AddressInput, options: AcquireOptions | undefined): AddressBucket {
+    if (this.#state !== 'open') throw new PoolClosedError();
+    const bucket = this.#bucketFor(address);
+    const signal = options?.signal;
+    const reuse = options?.reuse ?? true;
+    const coalesce = options?.coalesce ?? false;
+    if (typeof reuse !== 'boolean') throw new InvalidOptionError('reuse', reuse, 'true or false');
+    if (typeof coalesce !== 'boolean') throw new InvalidOptionError('coalesce', coalesce, 'true or false');
+    if (signal !== undefined) {
+      if (!(signal instanceof AbortSignal)) throw new InvalidOptionError('signal', signal, 'an AbortSignal');
+      if (signal.aborted) {
+        this.#forgetBucketIfEmpty(bucket);
+        throw new AcquireAbortedError(String(bucket.address), signal.reason);
+      }
+    }
+    return bucket;
   }
 
   /**
