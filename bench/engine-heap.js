@@ -73,7 +73,7 @@ function connectionActors(n) {
   root.start();
   const actors = new Array(n);
   for (let i = 0; i < n; i++) {
-    const actor = createActor(connectionMachine, { parent: root, input: { id: `c${i}`, onCloseError: () => undefined } });
+    const actor = createActor(connectionMachine, { parent: root, input: { id: `c${i}` } });
     actor.start();
     actor.send({ type: 'CONNECTED', transport: new FakeTransport() });
     actors[i] = actor;

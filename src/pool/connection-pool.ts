@@ -808,7 +808,7 @@ export class ConnectionPool {
     const id = `c${this.#nextId++}`;
     const actor = createActor(connectionMachine, {
       parent: this.#actorRoot,
-      input: { id, onCloseError: this.#onCloseError },
+      input: { id },
     });
     actor.start();
     const connection = new PooledConnection(id, bucket, scheduler.now(), actor);
@@ -1100,8 +1100,9 @@ export class ConnectionPool {
   // ---- closing ---------------------------------------------------------------------------
 
   /**
-   * Takes an open connection out of the pool and has its actor close the transport (once:
-   * `evicted` is final). Frees its slot for waiters unless `serveWaiters` is false.
+   * Takes an open connection out of the pool, moves its actor to `evicted` (final, so this
+   * happens once) and closes its transport. Frees its slot for waiters unless `serveWaiters`
+   * is false.
    */
   #close(connection: PooledConnection, reason: CloseReason, serveWaiters = true): void {
     if (connection.phase !== 'open') return;
@@ -1124,10 +1125,16 @@ export class ConnectionPool {
     }
     for (const holder of connection.freeHolders) this.#registry.unregister(holder.slot);
     connection.freeHolders.length = 0;
-    this.#closeError = null;
     connection.actor.send({ type: 'EVICT', reason });
-    const closeError = this.#closeError as Error | null;
-    this.#closeError = null;
+    // Exactly once: only an open connection gets here, and it is open no more.
+    let closeError: Error | null = null;
+    if (transport !== null) {
+      try {
+        transport.close();
+      } catch (error) {
+        closeError = toError(error);
+      }
+    }
     this.#totals.closed++;
     if (this.#events.observed) {
       this.#emit({
@@ -1172,13 +1179,6 @@ export class ConnectionPool {
     // A connection already marked noNewExchanges was meant to close: say why it was marked.
     if (connection.phase === 'open') this.#close(connection, connection.noNewExchanges ? connection.drainReason : 'peer-closed');
   }
-
-  /** Set by a connection actor while it closes its transport, if close() threw. */
-  #closeError: Error | null = null;
-
-  readonly #onCloseError = (_connectionId: string, error: unknown): void => {
-    this.#closeError = toError(error);
-  };
 
   #forceClose(): void {
     this.#drainTimer = null;

@@ -7,7 +7,7 @@ export type { AcquireOptions, CloseOptions, ConnectionInfo, PoolStats, RetryRepo
 export { AddressResolver, isAddress } from './address.js';
 export type { Address, AddressInput, AddressOptions, AddressProtocol, TlsAddressOptions } from './address.js';
 export { connectionMachine } from './connection.machine.js';
-export type { ConnectionContext, ConnectionInput, ConnectionMachineEvent, ConnectionState, EvictionReason } from './connection.machine.js';
+export type { ConnectionContext, ConnectionInput, ConnectionMachineEvent, ConnectionOutput, ConnectionState, EvictEvent, EvictionReason } from './connection.machine.js';
 export { parseDuration } from './duration.js';
 export type { Duration } from './duration.js';
 export * from './errors.js';

@@ -13,8 +13,9 @@ import {
 /**
  * Model-based tests of the connection actor: xstate/graph walks the machine with sample
  * events, and every path it finds is replayed on a real actor, which must reach the same
- * states and close its transport exactly as the contract says (once, on eviction after a
- * successful connect, never otherwise).
+ * states, end with the output the contract says (why it was evicted), and do no I/O: it
+ * never closes a transport (the pool does, once, when it evicts; see test/pool/cleanup,
+ * close and the property tests).
  */
 
 const CLOSE_REASONS: readonly CloseReason[] = [
@@ -33,10 +34,7 @@ const CLOSE_REASONS: readonly CloseReason[] = [
 
 const ALL_STATES: readonly ConnectionState[] = ['connecting', 'idle', 'inUse', 'evicted'];
 
-/**
- * The transport given to the traversal. Traversal runs no actions (xstate/graph uses a mock
- * actor scope), so closing it would mean the model itself has side effects.
- */
+/** The transport given to the traversal and the table: the machine must never close it. */
 const SAMPLE_TRANSPORT: Transport = {
   close: () => {
     throw new Error('the path generator must never close a transport');
@@ -52,20 +50,20 @@ const SAMPLE_EVENTS: readonly ConnectionMachineEvent[] = [
   ...CLOSE_REASONS.map((reason): ConnectionMachineEvent => ({ type: 'EVICT', reason })),
 ];
 
-const MODEL_INPUT = { id: 'model', onCloseError: (): void => undefined };
+const MODEL_INPUT = { id: 'model' };
+
+/** States are told apart by value, context and output (the eviction reason is in the output). */
+const serializeState = (state: { value: unknown; context: unknown; output?: unknown }): string =>
+  JSON.stringify({ value: state.value, context: state.context, output: state.output });
 
 type MachinePath = StatePath<ReturnType<typeof connectionMachine.transition>, ConnectionMachineEvent>;
 
-/** A transport that counts close() calls, and may throw from it. */
+/** A transport that counts close() calls (the machine must make none). */
 class CountingTransport implements Transport {
   closeCalls = 0;
-  readonly closeError = new Error('close() failed (fake)');
-
-  constructor(readonly throwOnClose: boolean) {}
 
   close(): void {
     this.closeCalls++;
-    if (this.throwOnClose) throw this.closeError;
   }
 }
 
@@ -97,11 +95,8 @@ function expectedOutcome(events: readonly ConnectionMachineEvent[]): {
  * Replays `path` on a real actor, with a fresh transport for CONNECTED, checking after every
  * step that the actor is where the model says, then checks how the path ended.
  */
-function replay(path: MachinePath, throwOnClose: boolean): void {
-  const closeErrors: Array<{ connectionId: string; error: unknown }> = [];
-  const actor = createActor(connectionMachine, {
-    input: { id: 'c7', onCloseError: (connectionId, error) => closeErrors.push({ connectionId, error }) },
-  });
+function replay(path: MachinePath): void {
+  const actor = createActor(connectionMachine, { input: { id: 'c7' } });
   actor.start();
   const transports: CountingTransport[] = [];
   const first = path.steps[0];
@@ -111,7 +106,7 @@ function replay(path: MachinePath, throwOnClose: boolean): void {
   for (const step of path.steps.slice(1)) {
     const event = step.event;
     if (event.type === 'CONNECTED') {
-      const transport = new CountingTransport(throwOnClose);
+      const transport = new CountingTransport();
       transports.push(transport);
       actor.send({ type: 'CONNECTED', transport });
     } else {
@@ -119,9 +114,7 @@ function replay(path: MachinePath, throwOnClose: boolean): void {
     }
     const snapshot = actor.getSnapshot();
     expect(snapshot.value).toBe(step.state.value);
-    expect(snapshot.context.reason).toBe(step.state.context.reason);
-    // Nothing is closed before the actor reaches `evicted`.
-    if (snapshot.value !== 'evicted') expect(transports.map((t) => t.closeCalls)).toEqual(transports.map(() => 0));
+    expect(snapshot.output?.reason ?? null).toBe(step.state.output?.reason ?? null);
   }
 
   const events = machineEvents(path);
@@ -131,22 +124,17 @@ function replay(path: MachinePath, throwOnClose: boolean): void {
   expect(snapshot.value === 'evicted').toBe(expected.evicted);
   expect(snapshot.status).toBe(expected.evicted ? 'done' : 'active');
   expect(snapshot.context.id).toBe('c7');
-  expect(snapshot.context.reason).toBe(expected.reason);
-  expect(snapshot.context.error).toBe(expected.error);
+  // Why it ended is the actor's output, and there is none before the end.
+  if (expected.evicted) expect(snapshot.output).toEqual({ reason: expected.reason, error: expected.error });
+  else expect(snapshot.output).toBeUndefined();
   // CONNECTED happens at most once on any path (only `connecting` accepts it).
   expect(transports.length).toBe(expected.connected ? 1 : 0);
   expect(snapshot.context.transport).toBe(transports[0] ?? null);
-
-  const closesExpected = expected.evicted && expected.connected ? 1 : 0;
-  expect(transports[0]?.closeCalls ?? 0).toBe(closesExpected);
-  if (throwOnClose && closesExpected === 1) {
-    expect(closeErrors).toEqual([{ connectionId: 'c7', error: transports[0]?.closeError }]);
-  } else {
-    expect(closeErrors).toEqual([]);
-  }
+  // The machine records; closing is the pool's.
+  expect(transports.map((transport) => transport.closeCalls)).toEqual(transports.map(() => 0));
 
   if (expected.evicted) {
-    // `evicted` is final: nothing sent afterwards moves the actor or closes again.
+    // `evicted` is final: nothing sent afterwards moves the actor or changes its output.
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
     try {
       for (const event of SAMPLE_EVENTS) actor.send(event);
@@ -155,17 +143,14 @@ function replay(path: MachinePath, throwOnClose: boolean): void {
     }
     expect(actor.getSnapshot().value).toBe('evicted');
     expect(actor.getSnapshot().status).toBe('done');
-    expect(actor.getSnapshot().context.reason).toBe(expected.reason);
-    expect(transports[0]?.closeCalls ?? 0).toBe(closesExpected);
+    expect(actor.getSnapshot().output?.reason).toBe(expected.reason);
   } else {
     actor.stop();
-    // Stopping a live actor (the pool stopping its actor system) is not an eviction.
-    expect(transports[0]?.closeCalls ?? 0).toBe(0);
   }
 }
 
-const shortestPaths = getShortestPaths(connectionMachine, { events: SAMPLE_EVENTS, input: MODEL_INPUT });
-const simplePaths = getSimplePaths(connectionMachine, { events: SAMPLE_EVENTS, input: MODEL_INPUT });
+const shortestPaths = getShortestPaths(connectionMachine, { events: SAMPLE_EVENTS, input: MODEL_INPUT, serializeState });
+const simplePaths = getSimplePaths(connectionMachine, { events: SAMPLE_EVENTS, input: MODEL_INPUT, serializeState });
 
 describe('connection machine, model-based', () => {
   it('reaches exactly the states connecting, idle, inUse and evicted, and declares no other', () => {
@@ -183,7 +168,7 @@ describe('connection machine, model-based', () => {
         .filter((path) => path.state.value === 'evicted')
         .map((path) => {
           const from = path.steps.at(-2)?.state.value;
-          return `${String(from)}:${String(path.state.context.reason)}`;
+          return `${String(from)}:${String(path.state.output?.reason)}`;
         }),
     );
     const expected = new Set<string>(['connecting:connect-failed']);
@@ -202,16 +187,12 @@ describe('connection machine, model-based', () => {
     ['simple', simplePaths],
   ] as const)('along every %s path, a real actor', (_kind, paths) => {
     it.each(paths.map((path) => [describePath(path), path] as const))('%s', (_name, path) => {
-      replay(path, false);
-    });
-
-    it.each(paths.map((path) => [describePath(path), path] as const))('%s (close() throws)', (_name, path) => {
-      replay(path, true);
+      replay(path);
     });
   });
 
   describe('driven through createTestModel', () => {
-    const model = createTestModel(connectionMachine, { events: SAMPLE_EVENTS, input: MODEL_INPUT });
+    const model = createTestModel(connectionMachine, { events: SAMPLE_EVENTS, input: MODEL_INPUT, serializeState });
     const paths = [...model.getShortestPaths(), ...model.getSimplePaths()];
 
     it('has paths through every state (prefixes of longer paths are merged into them)', () => {
@@ -220,7 +201,7 @@ describe('connection machine, model-based', () => {
     });
 
     it.each(paths.map((path) => [path.description, path] as const))('%s', async (_name, path) => {
-      const actor = createActor(connectionMachine, { input: { id: 'c9', onCloseError: () => undefined } });
+      const actor = createActor(connectionMachine, { input: { id: 'c9' } });
       const transports: CountingTransport[] = [];
       const closes = (): number => transports.reduce((sum, transport) => sum + transport.closeCalls, 0);
       const visited: string[] = [];
@@ -228,11 +209,7 @@ describe('connection machine, model-based', () => {
         visited.push(state);
         expect(actor.getSnapshot().value).toBe(state);
         expect(actor.getSnapshot().status).toBe(state === 'evicted' ? 'done' : 'active');
-        if (state === 'evicted') {
-          expect(closes()).toBe(transports.length);
-        } else {
-          expect(closes()).toBe(0);
-        }
+        expect(closes()).toBe(0); // the machine never closes a transport
       };
       actor.start();
       const result = await path.test({
@@ -244,7 +221,7 @@ describe('connection machine, model-based', () => {
         },
         events: {
           CONNECTED: () => {
-            const transport = new CountingTransport(false);
+            const transport = new CountingTransport();
             transports.push(transport);
             actor.send({ type: 'CONNECTED', transport });
           },
@@ -258,7 +235,7 @@ describe('connection machine, model-based', () => {
       expect(result.steps.length).toBe(path.steps.length);
       expect(visited.length).toBe(path.steps.length);
       expect(visited.at(-1)).toBe(path.state.value);
-      expect(actor.getSnapshot().context.reason).toBe(path.state.context.reason);
+      expect(actor.getSnapshot().output).toEqual(path.state.output);
       actor.stop();
     });
   });
@@ -280,24 +257,25 @@ describe('connection machine, model-based', () => {
     );
 
     it.each(cases)('%s + %s', (from, _name, event) => {
-      const closeErrors: unknown[] = [];
-      const actor = createActor(connectionMachine, { input: { id: 'c3', onCloseError: (_id, error) => closeErrors.push(error) } });
+      const actor = createActor(connectionMachine, { input: { id: 'c3' } });
       actor.start();
-      const transport = new CountingTransport(false);
+      const transport = new CountingTransport();
       for (const prefixEvent of PREFIX[from]) {
         actor.send(prefixEvent.type === 'CONNECTED' ? { type: 'CONNECTED', transport } : prefixEvent);
       }
       expect(actor.getSnapshot().value).toBe(from);
-      const lateTransport = new CountingTransport(false);
+      const lateTransport = new CountingTransport();
       actor.send(event.type === 'CONNECTED' ? { type: 'CONNECTED', transport: lateTransport } : event);
       const to = TABLE[from][event.type] ?? from;
       expect(actor.getSnapshot().value).toBe(to);
       // Only `connecting` takes a transport; a CONNECTED elsewhere must not replace it.
       const expectedTransport = from !== 'connecting' ? transport : event.type === 'CONNECTED' ? lateTransport : null;
       expect(actor.getSnapshot().context.transport).toBe(expectedTransport);
-      expect(lateTransport.closeCalls).toBe(0);
-      expect(transport.closeCalls).toBe(to === 'evicted' && from !== 'connecting' ? 1 : 0);
-      expect(closeErrors).toEqual([]);
+      expect([transport.closeCalls, lateTransport.closeCalls]).toEqual([0, 0]);
+      const output = actor.getSnapshot().output;
+      if (to !== 'evicted') expect(output).toBeUndefined();
+      else if (event.type === 'EVICT') expect(output).toEqual({ reason: event.reason, error: null });
+      else if (event.type === 'CONNECT_FAILED') expect(output).toEqual({ reason: 'connect-failed', error: event.error });
       actor.stop();
     });
   });
