@@ -6,7 +6,7 @@
 // Requests per second; in each round the contenders take turns in slices (the order rotates
 // from round to round); the ratio is the median of the rounds' ratios.
 //
-//   npm run build && node --expose-gc bench/http-dispatcher.js [--rounds 7] [--requests 20000] [--slices 4]
+//   npm run build && node --expose-gc bench/http-dispatcher.js [--rounds 7] [--requests 20000] [--slices 4] [--api request|fetch]
 import { Agent, Pool, fetch, request } from 'undici';
 import { ConnectionPool } from '../dist/index.js';
 import { forkServer } from './lib/fork-server.js';
@@ -17,6 +17,10 @@ const slicesArg = process.argv.indexOf('--slices');
 const SLICES = slicesArg >= 0 ? Number(process.argv[slicesArg + 1]) : 4;
 const requestsArg = process.argv.indexOf('--requests');
 const TOTAL = requestsArg >= 0 ? Number(process.argv[requestsArg + 1]) : 20_000;
+const apiArg = process.argv.indexOf('--api');
+/** Which APIs to measure (both by default): `--api fetch` spends all the rounds on fetch. */
+const APIS = apiArg >= 0 ? [process.argv[apiArg + 1]] : ['request', 'fetch'];
+if (!APIS.every((api) => api === 'request' || api === 'fetch')) throw new Error(`--api must be request or fetch, got ${APIS.join(', ')}`);
 
 /** Scenarios: concurrent callers, and connections for both sides. */
 const SCENARIOS = [
@@ -98,7 +102,7 @@ function contenders(connections) {
 
 const results = {};
 for (const scenario of SCENARIOS) {
-  for (const api of ['request', 'fetch']) {
+  for (const api of APIS) {
     const total = api === 'fetch' ? Math.ceil(TOTAL / 2) : TOTAL;
     const samples = {};
     for (let r = 0; r < rounds; r++) {
