@@ -153,17 +153,19 @@ export class Http2SessionTransport implements Transport {
   }
 
   /**
-   * Doubts the session: sends a PING now (unless one is out) and marks the session unhealthy
-   * if no ACK comes within `pingTimeout`, at most {@link DEGRADED_PING_TIMEOUT_MS}. Request
-   * code calls it when a stream is given up on (aborted, or timed out) before its response
-   * was complete. That is how a session whose path went silent shows first (a dropped NAT
+   * Doubts the session: sends a PING now and marks the session unhealthy if no ACK comes
+   * within `pingTimeout`, at most {@link DEGRADED_PING_TIMEOUT_MS}; unless a PING is out
+   * already, or one was answered less than that long ago (so a storm of aborts sends at most
+   * one PING a second: gRPC servers answer PINGs sent too often with GOAWAY). Request code
+   * calls it when a stream is given up on (aborted, or timed out) before its response was
+   * complete. That is how a session whose path went silent shows first (a dropped NAT
    * mapping, a dead peer that sent no RST): its streams wait, and without this the next
    * regular PING could be `pingInterval` away, with every new stream sent into the silence.
    * OkHttp does the same ("degraded ping" on a stream's read timeout, 1 s for its ACK).
    */
   checkLiveness(): void {
     if (this.#unfit !== null || this.session.destroyed || this.session.closed) return;
-    this.#probe.checkNow(DEGRADED_PING_TIMEOUT_MS);
+    this.#probe.checkNow(DEGRADED_PING_TIMEOUT_MS, DEGRADED_PING_TIMEOUT_MS);
   }
 
   /**

@@ -26,6 +26,8 @@ export class PingProbe {
   #stopped = false;
   /** True while a PING is out (its deadline is scheduled). */
   #awaiting = false;
+  /** When the last PING was answered in time (scheduler ms), or null. */
+  #lastAnsweredAt: number | null = null;
   #sent = 0;
   #answered = 0;
 
@@ -50,12 +52,14 @@ export class PingProbe {
 
   /**
    * Sends a PING now and waits at most `timeoutMs` for its ACK, unless one is already out
-   * (its own deadline decides). Returns whether a PING is out afterwards. Does nothing once
-   * the probe has stopped.
+   * (its own deadline decides) or one was answered less than `freshForMs` ago (the peer was
+   * heard just now; and servers such as gRPC's answer PINGs sent too often with GOAWAY).
+   * Returns whether a PING is out afterwards. Does nothing once the probe has stopped.
    */
-  checkNow(timeoutMs: number): boolean {
+  checkNow(timeoutMs: number, freshForMs = 0): boolean {
     if (this.#stopped) return false;
     if (this.#awaiting) return true;
+    if (this.#lastAnsweredAt !== null && this.#scheduler.now() - this.#lastAnsweredAt < freshForMs) return false;
     this.#ping(Math.min(timeoutMs, this.#timeoutMs));
     return this.#awaiting;
   }
@@ -101,6 +105,7 @@ export class PingProbe {
     }
     this.#answered++;
     this.#awaiting = false;
+    this.#lastAnsweredAt = this.#scheduler.now();
     if (this.#intervalMs === Infinity) {
       this.#timer?.unsubscribe();
       this.#timer = null;

@@ -261,6 +261,8 @@ describe('HTTP/2 PING (the degraded-connection check), in virtual time', () => {
     transport.checkLiveness();
     expect(transport.pings.sent).toBe(1);
     await waitFor(() => transport.pings.answered === 1, 'the PING to be answered');
+    transport.checkLiveness(); // answered just now: no second PING (at most one a second)
+    expect(transport.pings.sent).toBe(1);
     clock.advanceBy(5_000);
     expect(transport.isHealthy()).toBe(true);
 

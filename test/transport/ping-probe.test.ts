@@ -139,4 +139,19 @@ describe('PingProbe', () => {
     expect(never.degraded()).toBe(1);
     expect(never.probe.counts).toEqual({ sent: 2, answered: 1 });
   });
+
+  it('checkNow sends nothing while the last answer is fresher than freshForMs', () => {
+    const { probe: p, clock, answers } = probe(Infinity, 300);
+    p.start();
+    expect(p.checkNow(200, 1_000)).toBe(true); // never answered yet: a PING goes
+    clock.advanceBy(50);
+    answers[0]?.(true);
+    clock.advanceBy(999); // 999 ms after the answer
+    expect(p.checkNow(200, 1_000)).toBe(false);
+    expect(answers).toHaveLength(1);
+    clock.advanceBy(1); // 1 000 ms after it
+    expect(p.checkNow(200, 1_000)).toBe(true);
+    expect(answers).toHaveLength(2);
+    expect(p.counts).toEqual({ sent: 2, answered: 1 });
+  });
 });
