@@ -91,11 +91,13 @@ describe('PooledAgent', () => {
     const upstream = await server((req, res) => {
       res.end(`hello ${req.url}`);
       // As at a server's idle timeout: the close happens on a timer, and the next request is
-      // sent in the same turn of the event loop, before the FIN can have been read.
+      // sent as soon as the FIN is out (the socket's 'close': Node closes the descriptor at
+      // the end of a turn of the event loop, not in destroy()), before the client can have
+      // read it.
       res.once('finish', () =>
         setTimeout(() => {
+          req.socket.once('close', () => closed.emit('closed'));
           req.socket.destroy();
-          closed.emit('closed');
         }, 0),
       );
     });
