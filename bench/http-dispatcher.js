@@ -10,6 +10,7 @@
 import { Agent, Pool, fetch, request } from 'undici';
 import { ConnectionPool } from '../dist/index.js';
 import { forkServer } from './lib/fork-server.js';
+import { sliceRound } from './lib/slices.js';
 import { formatRatio, median, printTable, rotate, roundsFromArgs } from './lib/stats.js';
 
 const rounds = roundsFromArgs(7);
@@ -28,33 +29,6 @@ const SCENARIOS = [
   { name: 'c=32, 32 connections', concurrency: 32, connections: 32 },
   { name: 'c=32, 8 connections (queued)', concurrency: 32, connections: 8 },
 ];
-
-/** Seconds that `concurrency` loops sharing `total` requests take. */
-async function timed(send, concurrency, total) {
-  let left = total;
-  const start = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (left-- > 0) await send();
-    }),
-  );
-  return Number(process.hrtime.bigint() - start) / 1e9;
-}
-
-/**
- * One round: each contender sends `total` requests, in SLICES slices taken in turns
- * (A B A B ...), so that a change of load on the machine (it is shared) weighs on all of them
- * alike. Returns requests per second by contender.
- */
-async function round(runners, concurrency, total, order) {
-  const seconds = Object.fromEntries(order.map((name) => [name, 0]));
-  const slice = Math.ceil(total / SLICES);
-  for (const name of order) await timed(runners[name], concurrency, Math.ceil(slice / 2)); // warm-up
-  for (let i = 0; i < SLICES; i++) {
-    for (const name of order) seconds[name] += await timed(runners[name], concurrency, slice);
-  }
-  return Object.fromEntries(order.map((name) => [name, (slice * SLICES) / seconds[name]]));
-}
 
 const server = await forkServer('servers/http-upstream.js');
 const origin = `http://127.0.0.1:${server.port}`;
@@ -108,7 +82,7 @@ for (const scenario of SCENARIOS) {
     for (let r = 0; r < rounds; r++) {
       const all = contenders(scenario.connections);
       const runners = Object.fromEntries(Object.entries(all[api]).map(([name, { send }]) => [name, send]));
-      const rps = await round(runners, scenario.concurrency, total, rotate(Object.keys(runners), r));
+      const rps = await sliceRound(runners, { concurrency: scenario.concurrency, total, slices: SLICES, order: rotate(Object.keys(runners), r) });
       for (const [name, value] of Object.entries(rps)) (samples[name] ??= []).push(value);
       await all.close();
     }

@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { Pool, fetch, request } from 'undici';
 import { ConnectionPool } from '../dist/index.js';
+import { sliceRound } from './lib/slices.js';
 import { formatRatio, median, printTable, rotate, roundsFromArgs } from './lib/stats.js';
 
 const rounds = roundsFromArgs(7);
@@ -31,33 +32,6 @@ async function forkH2Server() {
       await exited;
     },
   };
-}
-
-/** Seconds that `concurrency` loops sharing `total` requests take. */
-async function timed(send, concurrency, total) {
-  let left = total;
-  const start = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (left-- > 0) await send();
-    }),
-  );
-  return Number(process.hrtime.bigint() - start) / 1e9;
-}
-
-/**
- * One round: each contender sends `total` requests, in SLICES slices taken in turns
- * (A B A B ...), so that a change of load on the machine (it is shared) weighs on all of them
- * alike. Returns requests per second by contender.
- */
-async function round(runners, concurrency, total, order) {
-  const seconds = Object.fromEntries(order.map((name) => [name, 0]));
-  const slice = Math.ceil(total / SLICES);
-  for (const name of order) await timed(runners[name], concurrency, Math.ceil(slice / 2)); // warm-up
-  for (let i = 0; i < SLICES; i++) {
-    for (const name of order) seconds[name] += await timed(runners[name], concurrency, slice);
-  }
-  return Object.fromEntries(order.map((name) => [name, (slice * SLICES) / seconds[name]]));
 }
 
 const server = await forkH2Server();
@@ -96,7 +70,7 @@ for (const api of ['request', 'fetch']) {
     const samples = {};
     for (let r = 0; r < rounds; r++) {
       const { runners, close } = contenders(api);
-      const rps = await round(runners, concurrency, total, rotate(Object.keys(runners), r));
+      const rps = await sliceRound(runners, { concurrency, total, slices: SLICES, order: rotate(Object.keys(runners), r) });
       for (const [name, value] of Object.entries(rps)) (samples[name] ??= []).push(value);
       await close();
     }
