@@ -286,6 +286,30 @@ function analyse(trialResult: Trial): Findings {
   return findings;
 }
 
+/**
+ * The end of a soak through the pool: once requests that gave up while their acquire was
+ * queued have let it end by itself, the pool is at rest (counts agree, no lease); it closes
+ * cleanly; and, client, proxy and the upstream's connections gone, the process holds no more
+ * file descriptors than before the soak.
+ */
+async function expectNothingLeftBehind(end: {
+  pool: ConnectionPool;
+  events: PoolEvent[];
+  trial: Trial & { client: Client };
+  upstream: ChaosUpstream;
+  baseline: number;
+}): Promise<void> {
+  const { pool, events, trial, upstream, baseline } = end;
+  await settle(pool, 5_000);
+  expectPoolAtRest(pool);
+  await trial.client.close();
+  await pool.close();
+  expectClosedCleanly(pool, events);
+  await trial.proxy.close();
+  await upstream.dropConnections();
+  expect(await fileDescriptorsBackTo(baseline)).toBeLessThanOrEqual(baseline);
+}
+
 function brief(records: readonly RequestRecord[]): unknown[] {
   return records.slice(0, 5).map((r) => ({
     request: `${r.request.method} ${r.request.path}`,
@@ -344,15 +368,7 @@ for (const segment of SEGMENTS) {
         expect(summary.ok).toBeGreaterThan(segment.total * 0.5);
         expect(Object.keys(result.proxy.faultCounts()).length).toBeGreaterThanOrEqual(6);
 
-        // Requests that gave up while their acquire was queued leave it to end by itself.
-        await settle(pool, 5_000);
-        expectPoolAtRest(pool);
-        await result.client.close();
-        await pool.close();
-        expectClosedCleanly(pool, events);
-        await result.proxy.close();
-        await upstream.dropConnections();
-        expect(await fileDescriptorsBackTo(baseline)).toBeLessThanOrEqual(baseline);
+        await expectNothingLeftBehind({ pool, events, trial: result, upstream, baseline });
       }, TEST_TIMEOUT_MS);
     }
 
@@ -386,14 +402,7 @@ for (const segment of SEGMENTS) {
         expect(retryEvents).toBeGreaterThan(0);
         expect(summary.ok).toBeGreaterThan(segment.total * 0.5);
 
-        await settle(pool, 5_000);
-        expectPoolAtRest(pool);
-        await result.client.close();
-        await pool.close();
-        expectClosedCleanly(pool, events);
-        await result.proxy.close();
-        await upstream.dropConnections();
-        expect(await fileDescriptorsBackTo(baseline)).toBeLessThanOrEqual(baseline);
+        await expectNothingLeftBehind({ pool, events, trial: result, upstream, baseline });
       }, TEST_TIMEOUT_MS);
     }
 
