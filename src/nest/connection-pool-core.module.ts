@@ -1,4 +1,4 @@
-import { Global, Module } from '@nestjs/common';
+import { Global, Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { ConnectionPoolRegistry } from './connection-pool.registry.js';
 
 /**
@@ -9,3 +9,21 @@ import { ConnectionPoolRegistry } from './connection-pool.registry.js';
 @Global()
 @Module({ providers: [ConnectionPoolRegistry], exports: [ConnectionPoolRegistry] })
 export class ConnectionPoolCoreModule {}
+
+/**
+ * A module definition made by `ConfigurableModuleBuilder`, made global or not, importing
+ * {@link ConnectionPoolCoreModule}, with `providers` added and `exports` exported: what each
+ * of this package's configurable modules adds to its definition.
+ */
+export function withCoreModule(
+  definition: DynamicModule,
+  added: { readonly isGlobal: boolean | undefined; readonly providers: Provider[]; readonly exports: NonNullable<DynamicModule['exports']> },
+): DynamicModule {
+  return {
+    ...definition,
+    global: added.isGlobal === true,
+    imports: [...(definition.imports ?? []), ConnectionPoolCoreModule],
+    providers: [...(definition.providers ?? []), ...added.providers],
+    exports: [...(definition.exports ?? []), ...added.exports],
+  };
+}

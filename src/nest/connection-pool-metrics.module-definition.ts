@@ -1,5 +1,5 @@
 import { ConfigurableModuleBuilder, type DynamicModule } from '@nestjs/common';
-import { ConnectionPoolCoreModule } from './connection-pool-core.module.js';
+import { withCoreModule } from './connection-pool-core.module.js';
 import { ConnectionPoolMetrics, type ConnectionPoolMetricsOptions } from './connection-pool.metrics.js';
 import { CONNECTION_POOL_METRICS_OPTIONS } from './connection-pool.tokens.js';
 
@@ -18,20 +18,17 @@ export interface ConnectionPoolMetricsOptionsFactory {
 }
 
 function addMetrics(definition: DynamicModule, extras: ConnectionPoolMetricsModuleExtras): DynamicModule {
-  return {
-    ...definition,
-    global: extras.isGlobal === true,
-    imports: [...(definition.imports ?? []), ConnectionPoolCoreModule],
+  return withCoreModule(definition, {
+    isGlobal: extras.isGlobal,
     providers: [
-      ...(definition.providers ?? []),
       {
         provide: ConnectionPoolMetrics,
         useFactory: (options: ConnectionPoolMetricsOptions | undefined) => new ConnectionPoolMetrics(options ?? {}),
         inject: [CONNECTION_POOL_METRICS_OPTIONS],
       },
     ],
-    exports: [...(definition.exports ?? []), ConnectionPoolMetrics],
-  };
+    exports: [ConnectionPoolMetrics],
+  });
 }
 
 /** What `ConfigurableModuleBuilder` makes for `ConnectionPoolMetricsModule`. */

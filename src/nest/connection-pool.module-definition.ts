@@ -1,6 +1,6 @@
 import { ConfigurableModuleBuilder, type DynamicModule } from '@nestjs/common';
 import type { ConnectionPoolOptions } from '../pool/index.js';
-import { ConnectionPoolCoreModule } from './connection-pool-core.module.js';
+import { withCoreModule } from './connection-pool-core.module.js';
 import { createConnectionPool } from './connection-pool.factory.js';
 import { ConnectionPoolRegistry, type RegisteredConnectionPool } from './connection-pool.registry.js';
 import {
@@ -44,12 +44,9 @@ function addPool(definition: DynamicModule, extras: ConnectionPoolModuleExtras):
   const name = extras.name ?? DEFAULT_POOL_NAME;
   assertPoolName(name);
   const token = getConnectionPoolToken(name);
-  return {
-    ...definition,
-    global: extras.isGlobal === true,
-    imports: [...(definition.imports ?? []), ConnectionPoolCoreModule],
+  return withCoreModule(definition, {
+    isGlobal: extras.isGlobal,
     providers: [
-      ...(definition.providers ?? []),
       {
         provide: CONNECTION_POOL_REGISTRATION,
         useFactory: (options: ConnectionPoolOptions | undefined, registry: ConnectionPoolRegistry): RegisteredConnectionPool =>
@@ -62,8 +59,8 @@ function addPool(definition: DynamicModule, extras: ConnectionPoolModuleExtras):
         inject: [CONNECTION_POOL_REGISTRATION],
       },
     ],
-    exports: [...(definition.exports ?? []), token],
-  };
+    exports: [token],
+  });
 }
 
 /** What `ConfigurableModuleBuilder` makes for `ConnectionPoolModule`. */
