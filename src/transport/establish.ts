@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { ConnectError } from './errors.js';
 import { discardSocket } from './socket-state.js';
@@ -37,12 +38,6 @@ export function establish<T>(
       reject(new ConnectError(target, error instanceof Error ? error : new Error(String(error))));
       return;
     }
-    const detach = (): void => {
-      socket.removeListener(readyEvent, onReady);
-      socket.removeListener('error', onError);
-      socket.removeListener('close', onClose);
-      signal.removeEventListener('abort', onAbort);
-    };
     const fail = (error: unknown): void => {
       detach();
       discardSocket(socket);
@@ -64,9 +59,26 @@ export function establish<T>(
     const onClose = (): void =>
       fail(new ConnectError(target, Object.assign(new Error('the connection closed before it was established'), { code: 'ECONNRESET' })));
     const onAbort = (): void => fail(signal.reason);
-    socket.once(readyEvent, onReady);
-    socket.on('error', onError);
-    socket.once('close', onClose);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const detach = listenUntilSettled(socket, { [readyEvent]: onReady, error: onError, close: onClose }, signal, onAbort);
   });
+}
+
+/**
+ * The listener wiring of every step of a connect (the socket's, the proxy tunnel's, the
+ * HTTP/2 session's): `listeners` on `emitter` and `onAbort` on `signal`, until the returned
+ * `detach()` removes them all, which the step calls as soon as it has settled either way.
+ */
+export function listenUntilSettled(
+  emitter: EventEmitter,
+  listeners: Readonly<Record<string, (...args: never[]) => void>>,
+  signal: AbortSignal,
+  onAbort: () => void,
+): () => void {
+  const entries = Object.entries(listeners) as Array<[string, (...args: unknown[]) => void]>;
+  for (const [event, listener] of entries) emitter.on(event, listener);
+  signal.addEventListener('abort', onAbort, { once: true });
+  return () => {
+    for (const [event, listener] of entries) emitter.removeListener(event, listener);
+    signal.removeEventListener('abort', onAbort);
+  };
 }

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { SchedulerLike } from 'rxjs';
 import type { Address, ConnectionHooks } from '../pool/index.js';
 import { ConnectError } from './errors.js';
-import { discardSocket } from './socket-state.js';
+import { listenUntilSettled } from './establish.js';
 import { Http2SessionTransport, type Http2SessionSettings } from './http2-session-transport.js';
 
 /** What {@link openHttp2Session} needs besides the socket. */
@@ -41,17 +41,9 @@ export function openHttp2Session(
   const transport = new Http2SessionTransport(session, address, settings, context, { socket, ...(tunnel !== undefined ? { tunnel } : {}) });
   const { signal } = context;
   return new Promise<Http2SessionTransport>((resolve, reject) => {
-    const detach = (): void => {
-      session.removeListener('remoteSettings', onSettings);
-      session.removeListener('error', onError);
-      session.removeListener('close', onClose);
-      signal.removeEventListener('abort', onAbort);
-    };
     const fail = (error: unknown): void => {
       detach();
-      transport.close();
-      session.destroy();
-      if (tunnel !== undefined) discardSocket(tunnel);
+      transport.close(); // the session, its socket and the tunnel under it
       reject(error);
     };
     const onSettings = (): void => {
@@ -73,13 +65,7 @@ export function openHttp2Session(
         ),
       );
     const onAbort = (): void => fail(signal.reason);
-    if (signal.aborted) {
-      onAbort();
-      return;
-    }
-    session.once('remoteSettings', onSettings);
-    session.once('error', onError);
-    session.once('close', onClose);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const detach = listenUntilSettled(session, { remoteSettings: onSettings, error: onError, close: onClose }, signal, onAbort);
+    if (signal.aborted) onAbort();
   });
 }

@@ -218,7 +218,7 @@ export class Http2SessionTransport implements Transport {
         if (!socket.destroyed) discardSocket(socket);
       });
     }
-    this.#tunnel?.destroy();
+    if (this.#tunnel !== null) discardSocket(this.#tunnel);
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Address } from '../pool/index.js';
+import { listenUntilSettled } from './establish.js';
 import { ConnectError, ProxyTunnelError } from './errors.js';
 import { discardSocket, resetReadingMode } from './socket-state.js';
 
@@ -50,12 +51,6 @@ export function requestTunnel<T>(
   const target = String(address);
   return new Promise<T>((resolve, reject) => {
     let answer: Buffer = Buffer.alloc(0);
-    const detach = (): void => {
-      socket.removeListener('data', onData);
-      socket.removeListener('error', onError);
-      socket.removeListener('close', onClose);
-      signal.removeEventListener('abort', onAbort);
-    };
     const fail = (error: unknown): void => {
       detach();
       discardSocket(socket);
@@ -106,10 +101,7 @@ export function requestTunnel<T>(
       reject(signal.reason);
       return;
     }
-    socket.on('data', onData);
-    socket.on('error', onError);
-    socket.once('close', onClose);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const detach = listenUntilSettled(socket, { data: onData, error: onError, close: onClose }, signal, onAbort);
     const authority = authorityOf(address);
     socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${proxyAuthorization(proxy)}\r\n`);
   });
