@@ -41,6 +41,15 @@ function opsFromArgs() {
 // ---- contenders ----------------------------------------------------------------------------
 // Each: { name, open(), run(concurrency, ops) → Promise<ns>, connections(), close() }.
 
+/** Nanoseconds that `concurrency` runs of `loop`, sharing `ops` acquire+release pairs, take. */
+async function timedLoops(loop, concurrency, ops) {
+  const loops = new Array(concurrency);
+  const t0 = nowNs();
+  for (let c = 0; c < concurrency; c++) loops[c] = loop(ops / concurrency);
+  await Promise.all(loops);
+  return nowNs() - t0;
+}
+
 function ours() {
   // The default scheduler (wall clock, unref'd timers), as an application would use it.
   const pool = new ConnectionPool({ connector: fakeConnector, maxIdleConnections: CAPACITY });
@@ -52,13 +61,7 @@ function ours() {
   }
   return {
     name: 'reactive-connection-pool',
-    async run(concurrency, ops) {
-      const loops = new Array(concurrency);
-      const t0 = nowNs();
-      for (let c = 0; c < concurrency; c++) loops[c] = loop(ops / concurrency);
-      await Promise.all(loops);
-      return nowNs() - t0;
-    },
+    run: (concurrency, ops) => timedLoops(loop, concurrency, ops),
     connects: () => pool.stats().totals.connects,
     close: () => pool.close(),
   };
@@ -87,13 +90,7 @@ function genericPoolContender() {
   }
   return {
     name: 'generic-pool 3.9',
-    async run(concurrency, ops) {
-      const loops = new Array(concurrency);
-      const t0 = nowNs();
-      for (let c = 0; c < concurrency; c++) loops[c] = loop(ops / concurrency);
-      await Promise.all(loops);
-      return nowNs() - t0;
-    },
+    run: (concurrency, ops) => timedLoops(loop, concurrency, ops),
     connects: () => created,
     async close() {
       await pool.drain();
@@ -121,13 +118,7 @@ function tarnContender() {
   }
   return {
     name: 'tarn 3.1',
-    async run(concurrency, ops) {
-      const loops = new Array(concurrency);
-      const t0 = nowNs();
-      for (let c = 0; c < concurrency; c++) loops[c] = loop(ops / concurrency);
-      await Promise.all(loops);
-      return nowNs() - t0;
-    },
+    run: (concurrency, ops) => timedLoops(loop, concurrency, ops),
     connects: () => created,
     close: () => pool.destroy(),
   };
