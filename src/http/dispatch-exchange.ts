@@ -6,6 +6,7 @@ import { ConnectionGoneError, StaleConnectionError, UnsupportedTransportError } 
 import { h1ClientFor, type H1ClientOptions } from './h1-client.js';
 import { sendOverHttp2, type H2RequestOptions } from './h2-request.js';
 import { parseKeepAliveTimeout } from './keep-alive-hint.js';
+import { isHeaderName, listsCloseOption } from './raw-headers.js';
 import type { LegacyHandler } from './legacy-handler.js';
 import { classifyFailure, decideRetry, isReplayableBody, type FailureVerdict } from './retry-policy.js';
 import type { DispatchHeaders } from './request-headers.js';
@@ -23,6 +24,8 @@ export interface ExchangeHost {
   readonly h1Options: H1ClientOptions;
   /** How long before a server's Keep-Alive timeout its connection is given up (ms). */
   readonly keepAliveHintMarginMs: number;
+  /** Whether leases say what they are for: the pool reports leaks (leakDetectionThreshold). */
+  readonly describesLeases: boolean;
   /** False when the dispatcher was destroyed: nothing is sent again. */
   readonly mayRetry: boolean;
   exchangeDone(exchange: DispatchExchange): void;
@@ -153,7 +156,7 @@ export class DispatchExchange implements LegacyHandler {
     this.#attemptAbort = null;
     // For the pool's leak reports (lease-held-too-long): what the lease is for. Not when
     // nobody asked, since it costs a string per request.
-    if (this.#host.pool.options.leakDetectionThresholdMs !== undefined) {
+    if (this.#host.describesLeases) {
       lease.describe(`${this.#options.method} ${this.#target()}: request in flight, or its response body not read to the end (read it, or dump it)`);
     }
     const transport = lease.transport;
@@ -370,7 +373,7 @@ export class DispatchExchange implements LegacyHandler {
       if (isHeaderName(name, KEEP_ALIVE)) {
         const hintMs = parseKeepAliveTimeout(String(rawHeaders[i + 1]));
         this.#idleTimeout = hintMs === undefined ? undefined : hintMs - this.#host.keepAliveHintMarginMs;
-      } else if (isHeaderName(name, CONNECTION) && /(^|[\s,])close($|[\s,])/i.test(String(rawHeaders[i + 1]))) {
+      } else if (isHeaderName(name, CONNECTION) && listsCloseOption(rawHeaders[i + 1] as Buffer)) {
         this.#closeAfter = true;
       }
     }
@@ -404,18 +407,6 @@ function guarded(run: () => void): void {
 
 const KEEP_ALIVE = Buffer.from('keep-alive', 'latin1');
 const CONNECTION = Buffer.from('connection', 'latin1');
-
-/** Whether `name` (raw bytes, any case) is the lower-case ASCII name `lower`, without making a string. */
-function isHeaderName(name: Buffer | string, lower: Buffer): boolean {
-  if (typeof name === 'string') return name.toLowerCase() === lower.toString('latin1');
-  if (name.length !== lower.length) return false;
-  for (let i = 0; i < lower.length; i++) {
-    // ASCII letters differ from their lower case by the 0x20 bit; '-' is not a letter.
-    const byte = name[i] as number;
-    if ((byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte) !== lower[i]) return false;
-  }
-  return true;
-}
 
 function toError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));

@@ -170,6 +170,8 @@ class ControllerAdapter implements LegacyHandler {
 export function toLegacyHandler(handler: object): LegacyHandler {
   const newer = handler as ControllerHandler;
   const older = handler as LegacyHandler;
+  // The common case first: the legacy interface, which undici.request and fetch speak.
+  if (typeof newer.onRequestStart !== 'function' && typeof older.onHeaders === 'function') return older;
   const speaksNewer =
     typeof newer.onRequestStart === 'function' ||
     ((typeof newer.onResponseStart === 'function' || typeof newer.onResponseData === 'function' || typeof newer.onResponseEnd === 'function') &&

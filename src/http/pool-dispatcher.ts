@@ -142,6 +142,8 @@ export class PoolDispatcher extends Dispatcher implements ExchangeHost {
   readonly h1Options: H1ClientOptions;
   /** @internal `keepAliveHintMargin`, in ms. */
   readonly keepAliveHintMarginMs: number;
+  /** @internal Whether leases say what they are for (the pool reports leaks). */
+  readonly describesLeases: boolean;
   readonly #alpn: readonly string[];
   readonly #tls: TlsAddressOptions | undefined;
   readonly #partition: string;
@@ -196,6 +198,7 @@ export class PoolDispatcher extends Dispatcher implements ExchangeHost {
       throw new InvalidOptionError('retry', options.retry, 'true or false');
     }
     this.pool = pool;
+    this.describesLeases = pool.options.leakDetectionThresholdMs !== undefined;
     this.#alpn = ALPN[http2];
     this.#tls = options.tls;
     this.#retry = options.retry ?? true;

@@ -285,7 +285,7 @@ export class ConnectionPool {
     if (bucket.waiters.size === 0 && reuse) {
       const connection = this.#takeReusable(bucket);
       if (connection !== null) {
-        onLease(this.#lend(connection, true, now, stack));
+        onLease(this.#lend(connection, true, now, stack, now));
         return;
       }
     }
@@ -330,7 +330,8 @@ export class ConnectionPool {
       const connection = this.#takeReusable(bucket);
       if (connection !== null) {
         const stack = this.#options.captureAcquireStacks ? captureStack() : undefined;
-        return this.#lend(connection, true, this.#options.scheduler.now(), stack);
+        const now = this.#options.scheduler.now();
+        return this.#lend(connection, true, now, stack, now);
       }
     }
     this.#forgetBucketIfEmpty(bucket);
@@ -566,8 +567,11 @@ export class ConnectionPool {
     }
   }
 
-  /** Hands a lease on `connection` out. The caller checked that it can take one. */
-  #lend(connection: PooledConnection, reused: boolean, startedAt: number, stack: string | undefined): Lease {
+  /**
+   * Hands a lease on `connection` out at `now` (the scheduler's; callers mostly have it at
+   * hand already). The caller checked that the connection can take one.
+   */
+  #lend(connection: PooledConnection, reused: boolean, startedAt: number, stack: string | undefined, now: number): Lease {
     if (connection.isIdle) this.#leaveIdle(connection);
     connection.allocations++;
     this.#leases++;
@@ -575,7 +579,6 @@ export class ConnectionPool {
     this.#touchActor(connection);
     const holder = connection.freeHolders.pop() ?? this.#newHolder(connection);
     const slot = holder.slot;
-    const now = this.#options.scheduler.now();
     slot.live = true;
     slot.acquiredAt = now;
     slot.stack = stack;
@@ -743,7 +746,7 @@ export class ConnectionPool {
     this.#dequeue(waiter);
     waiter.settled = true;
     this.#disarm(waiter);
-    waiter.resolve(this.#lend(connection, true, waiter.startedAt, waiter.stack));
+    waiter.resolve(this.#lend(connection, true, waiter.startedAt, waiter.stack, this.#options.scheduler.now()));
   }
 
   /** Multiplexed connections take more leases: serve this address's waiters (those in line, then the parked ones) while it can. */
@@ -928,11 +931,11 @@ export class ConnectionPool {
     if (shared !== null) {
       // OkHttp's answer to concurrent connects to an HTTP/2 origin: the acquirer joins the
       // connection that has room, and the one made for it goes.
-      waiter.resolve(this.#lend(shared, true, waiter.startedAt, waiter.stack));
+      waiter.resolve(this.#lend(shared, true, waiter.startedAt, waiter.stack, now));
       this.#shareWithWaiters(shared);
       this.#close(connection, 'coalesced');
     } else {
-      waiter.resolve(this.#lend(connection, false, waiter.startedAt, waiter.stack));
+      waiter.resolve(this.#lend(connection, false, waiter.startedAt, waiter.stack, now));
       // OkHttp's put(): a new connection (re)starts the cleanup loop.
       if (this.#loop.isStopped) this.#loop.wake();
       if (limit > 1) this.#shareWithWaiters(connection);
