@@ -2,7 +2,9 @@
 // process), same run:
 //   - undici.request through pool.dispatcher() vs through undici's Pool, same connection count
 //     (target: >= 0.95x undici's throughput);
-//   - fetch through pool.dispatcher() vs fetch with an undici Agent (target: >= 1.0x).
+//   - fetch through pool.dispatcher() vs fetch with an undici Agent (target: >= 1.0x), both
+//     an Agent with the same connection limit and undici's default Agent (no limit: what
+//     fetch uses unless told otherwise; at c=1 it too uses one connection).
 // Requests per second; in each round the contenders take turns in slices (the order rotates
 // from round to round); the ratio is the median of the rounds' ratios.
 //
@@ -39,6 +41,10 @@ function contenders(connections) {
   const dispatcher = pool.dispatcher();
   const undiciPool = new Pool(origin, { connections });
   const undiciAgent = new Agent({ connections });
+  // What fetch gets unless told otherwise (Node's global dispatcher is an Agent without a
+  // connection limit). It differs from the one above at c=1: undici's Agent given
+  // `connections: 1` makes a bare Client per origin instead of a Pool, one layer less.
+  const defaultAgent = new Agent();
   return {
     request: {
       'undici Pool': {
@@ -61,6 +67,12 @@ function contenders(connections) {
           await response.arrayBuffer();
         },
       },
+      'undici Agent (default)': {
+        send: async () => {
+          const response = await fetch(url, { dispatcher: defaultAgent });
+          await response.arrayBuffer();
+        },
+      },
       'pool.dispatcher()': {
         send: async () => {
           const response = await fetch(url, { dispatcher });
@@ -69,7 +81,7 @@ function contenders(connections) {
       },
     },
     close: async () => {
-      await Promise.all([pool.close(), undiciPool.close(), undiciAgent.close()]);
+      await Promise.all([pool.close(), undiciPool.close(), undiciAgent.close(), defaultAgent.close()]);
     },
   };
 }
@@ -79,21 +91,32 @@ for (const scenario of SCENARIOS) {
   for (const api of APIS) {
     const total = api === 'fetch' ? Math.ceil(TOTAL / 2) : TOTAL;
     const samples = {};
+    // undici's default Agent opens a connection per concurrent request: comparable only
+    // where the pool may open as many.
+    const comparable = scenario.connections >= scenario.concurrency;
     for (let r = 0; r < rounds; r++) {
       const all = contenders(scenario.connections);
-      const runners = Object.fromEntries(Object.entries(all[api]).map(([name, { send }]) => [name, send]));
+      const runners = Object.fromEntries(
+        Object.entries(all[api])
+          .filter(([name]) => name !== 'undici Agent (default)' || comparable)
+          .map(([name, { send }]) => [name, send]),
+      );
       const rps = await sliceRound(runners, { concurrency: scenario.concurrency, total, slices: SLICES, order: rotate(Object.keys(runners), r) });
       for (const [name, value] of Object.entries(rps)) (samples[name] ??= []).push(value);
       await all.close();
     }
-    const [baseline, ours] = api === 'request' ? ['undici Pool', 'pool.dispatcher()'] : ['undici Agent', 'pool.dispatcher()'];
-    const ratios = samples[ours].map((rps, i) => rps / samples[baseline][i]);
-    results[`${api} ${scenario.name}`] = {
-      baseline: median(samples[baseline]),
-      pool: median(samples[ours]),
-      ratio: median(ratios),
-      target: api === 'request' ? 0.95 : 1.0,
-    };
+    const ours = 'pool.dispatcher()';
+    const baselines = api === 'request' ? ['undici Pool'] : comparable ? ['undici Agent', 'undici Agent (default)'] : ['undici Agent'];
+    for (const baseline of baselines) {
+      const ratios = samples[ours].map((rps, i) => rps / samples[baseline][i]);
+      results[`${api} ${scenario.name}${baseline === 'undici Agent (default)' ? ', default Agent' : ''}`] = {
+        against: baseline === 'undici Agent' ? `undici Agent({ connections: ${scenario.connections} })` : baseline === 'undici Pool' ? 'undici Pool' : 'undici Agent() (no limit)',
+        baseline: median(samples[baseline]),
+        pool: median(samples[ours]),
+        ratio: median(ratios),
+        target: api === 'request' ? 0.95 : 1.0,
+      };
+    }
   }
 }
 
@@ -101,7 +124,7 @@ printTable(
   `HTTP/1.1 through pool.dispatcher(), ${TOTAL} requests (fetch: half), median of ${rounds} interleaved rounds`,
   ['scenario', 'undici req/s', 'pool req/s', 'ratio (median of rounds)', 'target'],
   Object.entries(results).map(([name, r]) => [
-    `${name.startsWith('request') ? 'undici.request vs undici Pool' : 'fetch vs undici Agent'}: ${name.replace(/^\w+ /, '')}`,
+    `${name.startsWith('request') ? 'undici.request' : 'fetch'} vs ${r.against}: ${name.replace(/^\w+ /, '').replace(/, default Agent$/, '')}`,
     Math.round(r.baseline).toString(),
     Math.round(r.pool).toString(),
     formatRatio(r.ratio),
