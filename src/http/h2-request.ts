@@ -223,7 +223,11 @@ function failureOf(
 ): { reason: 'stream-refused' | 'goaway' | 'connection-closed'; unprocessed: boolean } {
   if (stream.rstCode === NGHTTP2_REFUSED_STREAM) return { reason: 'stream-refused', unprocessed: true };
   const last = transport.goawayLastStreamId;
-  if (last !== null && (stream.id === undefined || stream.id > last)) return { reason: 'goaway', unprocessed: true };
+  // No id: the stream was never submitted, so no frame of it left. (Node 24 reports a
+  // session that can no longer open streams this way, as the stream's error, where Node 20
+  // threw from session.request().)
+  if (stream.id === undefined) return { reason: last !== null ? 'goaway' : otherwise, unprocessed: true };
+  if (last !== null && stream.id > last) return { reason: 'goaway', unprocessed: true };
   return { reason: otherwise, unprocessed: false };
 }
 

@@ -1,4 +1,6 @@
 import { once } from 'node:events';
+import http2 from 'node:http2';
+import { asyncScheduler } from 'rxjs';
 import { errors, request, type Dispatcher } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectionPool } from '../../src/http/index.js';
@@ -6,7 +8,7 @@ import { sendOverHttp2 } from '../../src/http/h2-request.js';
 import type { LegacyHandler } from '../../src/http/legacy-handler.js';
 import { classifyFailure } from '../../src/http/retry-policy.js';
 import { AddressResolver, type Transport } from '../../src/pool/index.js';
-import { NetConnector, type Http2SessionTransport } from '../../src/transport/index.js';
+import { Http2SessionTransport, NetConnector } from '../../src/transport/index.js';
 import { testCerts } from '../support/certs.js';
 import { startHttpServer } from '../support/http-servers.js';
 import { startHttp2Server, type Http2StreamHandler } from '../support/http2-servers.js';
@@ -200,6 +202,23 @@ describe('HTTP/2 requests: bodies, paths and failures', () => {
     transport.session.close();
     const { handler, done } = recorder();
     sendOverHttp2(transport, { method: 'GET', path: '/' }, handler, { headersTimeout: 0, bodyTimeout: 0 });
+    const { error } = await done;
+    expect(classifyFailure(error)).toEqual({ reason: 'connection-closed', unprocessed: true });
+    transport.close();
+  });
+
+  it('a stream that never got an id (its session went before it was sent) is marked unprocessed', async () => {
+    const server = await startHttp2Server(echoH2);
+    cleanups.push(() => server.close());
+    const address = new AddressResolver().resolve({ host: LOOPBACK, port: server.port, protocol: 'https:', tls: { ca: certs.ca.cert, ALPNProtocols: ['h2'] } });
+    // A session still connecting queues the stream without an id; destroying it fails the
+    // stream before any frame of it was written.
+    const session = http2.connect(`https://${LOOPBACK}:${server.port}`, { ca: certs.ca.cert });
+    const settings = { maxConcurrentStreams: 100, pingIntervalMs: Infinity, pingTimeoutMs: 1_000, initialWindowSize: 65_535, connectionWindowSize: 65_535 };
+    const transport = new Http2SessionTransport(session, address, settings, { scheduler: asyncScheduler });
+    const { handler, done } = recorder();
+    sendOverHttp2(transport, { method: 'POST', path: '/' }, handler, { headersTimeout: 0, bodyTimeout: 0 });
+    session.destroy();
     const { error } = await done;
     expect(classifyFailure(error)).toEqual({ reason: 'connection-closed', unprocessed: true });
     transport.close();
