@@ -5,6 +5,7 @@
  */
 
 const UNTRUSTED = "The server's certificate is not signed by a CA this client trusts: pass the CA that signed it in tls.ca.";
+const HANDSHAKE_REFUSED = 'The server refused the handshake: check tls.ciphers, the TLS versions, and the client certificate.';
 
 /** What to do about a connect error, by Node's code. */
 const HINTS: Readonly<Record<string, string>> = {
@@ -36,7 +37,9 @@ const HINTS: Readonly<Record<string, string>> = {
   ERR_SSL_PACKET_LENGTH_TOO_LONG: 'The TLS handshake failed: check that the server speaks TLS on this port (or use http:/tcp:).',
   ERR_SSL_UNSUPPORTED_PROTOCOL: 'No TLS version is acceptable to both sides: check tls.minVersion / tls.maxVersion.',
   ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION: 'No TLS version is acceptable to both sides: check tls.minVersion / tls.maxVersion.',
-  ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE: 'The server refused the handshake: check tls.ciphers, the TLS versions, and the client certificate.',
+  ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE: HANDSHAKE_REFUSED,
+  // The same alert as OpenSSL 3.2 and later name it ("ssl/tls alert"; Node 24 ships OpenSSL 3.5).
+  'ERR_SSL_SSL/TLS_ALERT_HANDSHAKE_FAILURE': HANDSHAKE_REFUSED,
   ERR_SSL_NO_CIPHERS_AVAILABLE: 'No cipher is usable: check tls.ciphers and the TLS versions.',
   ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: 'The server requires a client certificate: pass tls.cert and tls.key (or tls.pfx).',
   ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: 'The server does not trust the client certificate: use one signed by a CA the server trusts.',

@@ -144,6 +144,14 @@ describe('ConnectError', () => {
     expect(error.message).toMatch(/^Could not connect to tcp:\/\/origin\.example\.test:1: every address failed\. Nothing accepts/);
   });
 
+  it('gives the same advice for a refused handshake whichever OpenSSL names the alert (3.0: sslv3, 3.2 and later: ssl/tls)', () => {
+    for (const code of ['ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE', 'ERR_SSL_SSL/TLS_ALERT_HANDSHAKE_FAILURE']) {
+      const error = new ConnectError('tls://origin.example.test:443', Object.assign(new Error('alert handshake failure'), { code }));
+      expect(error.code).toBe(code);
+      expect(error.message).toContain('The server refused the handshake: check tls.ciphers, the TLS versions, and the client certificate.');
+    }
+  });
+
   it('says ERR_CONNECT_FAILED when Node gave no code', () => {
     expect(new ConnectError('tcp://origin.example.test:1', new Error('odd')).code).toBe('ERR_CONNECT_FAILED');
   });
