@@ -23,6 +23,14 @@ export interface Http2SessionSettings {
 /** How long {@link Http2SessionTransport.checkLiveness}'s PING may wait at most for its ACK (OkHttp's too). */
 export const DEGRADED_PING_TIMEOUT_MS = 1_000;
 
+/**
+ * The stream id from which a session takes no new stream (OkHttp's `Int.MAX_VALUE / 2`): it
+ * is retired half-way through the 2^31 ids, leaving plenty for the streams in flight, rather
+ * than at the very end, where Node fails each new stream with `ERR_HTTP2_OUT_OF_STREAMS`.
+ * At 20k requests a second a busy session gets there in about 15 hours.
+ */
+export const STREAM_ID_RETIREMENT = 2 ** 30;
+
 /** Why an {@link Http2SessionTransport} takes no new stream. */
 export type Http2UnfitReason =
   /** The session was closed or destroyed (by us, by the peer, by an error). */
@@ -31,7 +39,7 @@ export type Http2UnfitReason =
   | 'goaway'
   /** A PING went unanswered past its deadline (OkHttp's degraded connection). */
   | 'ping-timeout'
-  /** The session used up its stream ids. */
+  /** The session used up half its stream ids (see {@link STREAM_ID_RETIREMENT}), or all of them. */
   | 'out-of-streams';
 
 /**
@@ -169,10 +177,14 @@ export class Http2SessionTransport implements Transport {
   }
 
   /**
-   * Opens a stream, counted until it closes (the session is ref'd while any is open).
+   * Opens a stream, counted until it closes (the session is ref'd while any is open). The
+   * stream whose id reaches {@link STREAM_ID_RETIREMENT} retires the session: it takes no new
+   * stream after that one.
    *
-   * @throws Node's error when the session cannot take it (`ERR_HTTP2_GOAWAY_SESSION`,
-   * `ERR_HTTP2_INVALID_SESSION`, `ERR_HTTP2_OUT_OF_STREAMS`, ...): the stream was never sent.
+   * @throws Node's error when the session cannot take it (Node 20: `ERR_HTTP2_GOAWAY_SESSION`,
+   * `ERR_HTTP2_INVALID_SESSION`, ...): the stream was never sent. (Node 24 reports these, and
+   * every Node running out of stream ids, as the stream's `'error'` instead, the stream
+   * without an id.)
    */
   request(headers: http2.OutgoingHttpHeaders, options?: http2.ClientSessionRequestOptions): http2.ClientHttp2Stream {
     let stream: http2.ClientHttp2Stream;
@@ -182,6 +194,8 @@ export class Http2SessionTransport implements Transport {
       if ((error as { code?: unknown }).code === 'ERR_HTTP2_OUT_OF_STREAMS') this.#markUnfit('out-of-streams', 'no-new-exchanges');
       throw error;
     }
+    // A connected session numbers the stream at once (one still connecting, when it connects).
+    if (stream.id !== undefined && stream.id >= STREAM_ID_RETIREMENT) this.#markUnfit('out-of-streams', 'no-new-exchanges');
     if (this.#active++ === 0) this.session.ref();
     stream.once('close', () => {
       if (--this.#active === 0 && !this.session.destroyed) this.session.unref();

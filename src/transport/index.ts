@@ -6,7 +6,7 @@ export { ConnectError, ProxyTunnelError } from './errors.js';
 export type { ProxyTunnelErrorCode } from './errors.js';
 export { NetConnector, createNetConnector } from './net-connector.js';
 export type { Http2Options, NetConnectorOptions, NetTransport } from './net-connector.js';
-export { DEGRADED_PING_TIMEOUT_MS, Http2SessionTransport } from './http2-session-transport.js';
+export { DEGRADED_PING_TIMEOUT_MS, Http2SessionTransport, STREAM_ID_RETIREMENT } from './http2-session-transport.js';
 export type { Http2SessionSettings, Http2UnfitReason } from './http2-session-transport.js';
 export { openHttp2Session } from './http2-connect.js';
 export type { Http2ConnectContext } from './http2-connect.js';

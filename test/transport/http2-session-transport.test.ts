@@ -3,7 +3,7 @@ import * as net from 'node:net';
 import type * as http2 from 'node:http2';
 import { describe, expect, it } from 'vitest';
 import { AddressResolver, type ConnectionHooks } from '../../src/pool/index.js';
-import { Http2SessionTransport, type Http2SessionSettings } from '../../src/transport/index.js';
+import { Http2SessionTransport, STREAM_ID_RETIREMENT, type Http2SessionSettings } from '../../src/transport/index.js';
 import { VirtualClock } from '../pool/support/virtual-time.js';
 
 /** Just enough of a ClientHttp2Session for the transport, driven by the test. */
@@ -14,6 +14,8 @@ class FakeSession extends EventEmitter {
   remoteSettings: { maxConcurrentStreams?: number } = { maxConcurrentStreams: 10 };
   failNextRequest: Error | null = null;
   pings: Array<(error: Error | null) => void> = [];
+  /** The id the next stream gets (client streams are odd), as a connected session numbers them at once. */
+  nextStreamId = 1;
 
   request(): EventEmitter {
     if (this.failNextRequest) {
@@ -21,7 +23,9 @@ class FakeSession extends EventEmitter {
       this.failNextRequest = null;
       throw error;
     }
-    return new EventEmitter();
+    const stream = Object.assign(new EventEmitter(), { id: this.nextStreamId });
+    this.nextStreamId += 2;
+    return stream;
   }
 
   ping(callback: (error: Error | null) => void): boolean {
@@ -90,6 +94,24 @@ describe('Http2SessionTransport', () => {
     expect(transport.unfitReason).toBe('out-of-streams');
     expect(transport.isHealthy()).toBe(false);
     expect(calls).toEqual(['noNewExchanges:no-new-exchanges']);
+  });
+
+  it('retires itself half-way through its stream ids, as OkHttp does: the stream that reaches it still goes', () => {
+    const session = new FakeSession();
+    const { transport, calls } = transportOn(session);
+    session.nextStreamId = STREAM_ID_RETIREMENT - 3;
+    transport.request({});
+    expect([transport.unfitReason, transport.isHealthy(), calls]).toEqual([null, true, []]);
+    const last = transport.request({}) as unknown as EventEmitter & { id: number };
+    expect(last.id).toBe(STREAM_ID_RETIREMENT - 1);
+    expect(transport.unfitReason).toBe(null);
+    const over = transport.request({}) as unknown as EventEmitter & { id: number };
+    expect(over.id).toBe(STREAM_ID_RETIREMENT + 1);
+    expect(transport.unfitReason).toBe('out-of-streams');
+    expect(transport.isHealthy()).toBe(false);
+    expect(calls).toEqual(['noNewExchanges:no-new-exchanges']);
+    // Streams in flight go on: the session is drained, not closed.
+    expect([transport.activeStreams, session.closed]).toEqual([3, false]);
   });
 
   it('reports GOAWAY once, with the last stream id, and stops pinging', () => {
