@@ -25,6 +25,13 @@ export interface Transport {
    * (reason `keep-alive-expired`). Undefined: the pool's `keepAlive` applies.
    */
   readonly idleTimeout?: number;
+  /**
+   * The network address the connection reached (an IP, as Node's `socket.remoteAddress`),
+   * when the transport knows it: read once when the connect ends, and shown in
+   * `connections()` and the `connect-end` event, e.g. to see how connections spread over the
+   * backends a name resolves to.
+   */
+  readonly remoteAddress?: string;
   /** Checked before every reuse; `false` evicts the connection with reason `unhealthy`. */
   isHealthy?(): boolean;
   /**

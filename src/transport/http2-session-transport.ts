@@ -67,6 +67,8 @@ export class Http2SessionTransport implements Transport {
   readonly address: Address;
   /** The protocol negotiated by ALPN: always `'h2'`. */
   readonly alpnProtocol = 'h2' as const;
+  /** The IP address the session's connection reached (of the proxy, for a tunnel), when it was made. */
+  readonly remoteAddress: string | undefined;
   readonly #settings: Http2SessionSettings;
   readonly #hooks: ConnectionHooks | undefined;
   readonly #probe: PingProbe;
@@ -100,6 +102,7 @@ export class Http2SessionTransport implements Transport {
     this.#hooks = context.hooks;
     this.#socket = sockets.socket ?? null;
     this.#tunnel = sockets.tunnel ?? null;
+    this.remoteAddress = (sockets.tunnel ?? sockets.socket)?.remoteAddress;
     this.#limit = this.#peerLimit();
     session.on('error', (error: Error) => {
       this.#error ??= error;

@@ -10,6 +10,7 @@ import {
   type Connector,
   type Duration,
 } from '../pool/index.js';
+import { BALANCE_MODES, ConnectionBalancer, type BalanceMode } from './connection-balancer.js';
 import { establish } from './establish.js';
 import { ConnectError, ProxyTunnelError } from './errors.js';
 import { openHttp2Session } from './http2-connect.js';
@@ -37,8 +38,29 @@ export interface NetConnectorOptions {
   autoSelectFamily?: boolean;
   /** How long each Happy Eyeballs attempt gets before the next one starts. Default: Node's (250 ms). */
   autoSelectFamilyAttemptTimeout?: Duration;
-  /** A DNS lookup to use instead of `dns.lookup` (e.g. a caching resolver). */
+  /**
+   * A DNS lookup to use instead of `dns.lookup` (e.g. a caching resolver). It is called for
+   * every connect, so a name's new answers (a scaled-out Service) are used at once. With
+   * `balance: 'least-connections'` it is called with `all: true` and must then answer with
+   * every address (as `dns.lookup` does).
+   */
   lookup?: net.LookupFunction;
+  /**
+   * Which of the addresses a host name resolves to a new connection goes to:
+   * - `'first'` (default): the first that answers, in the resolver's order, as Node does.
+   *   Behind a name with several backends (a Kubernetes headless Service, DNS round-robin)
+   *   the pool's connections may all end up on one of them.
+   * - `'least-connections'`: the one with the fewest open connections of this connector to
+   *   that host and port (connects in flight count), ties in turn; an address whose connect
+   *   failed lately (10 s) is tried after the others. Happy Eyeballs (`autoSelectFamily`)
+   *   still interleaves IPv6 and IPv4 and moves on from an address that does not answer.
+   *
+   * Balancing decides where new connections go; it never moves a connection. Pair it with
+   * the pool's `maxLifetime`, so that connections end and their successors spread over the
+   * backends a scale-out added. Connections through a `proxy` are not balanced (the proxy
+   * resolves the name). See `connections()`' `remoteAddress` for where each one went.
+   */
+  balance?: BalanceMode;
   /**
    * TLS options for reaching `https:` proxies (e.g. `ca` for a proxy with a private CA).
    * They shape every proxy connection of this connector, not one address.
@@ -117,6 +139,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'autoSelectFamily',
   'autoSelectFamilyAttemptTimeout',
   'lookup',
+  'balance',
   'proxyTls',
   'http2',
 ]);
@@ -170,6 +193,8 @@ export class NetConnector implements Connector {
   readonly #autoSelectFamily: boolean;
   readonly #autoSelectFamilyAttemptTimeoutMs: number | undefined;
   readonly #lookup: net.LookupFunction | undefined;
+  /** Set for `balance: 'least-connections'`. */
+  readonly #balancer: ConnectionBalancer | null;
   readonly #proxyTls: tls.ConnectionOptions;
   readonly #http2: Http2SessionSettings;
 
@@ -198,6 +223,11 @@ export class NetConnector implements Connector {
       throw new InvalidOptionError('lookup', options.lookup, 'a function with the signature of dns.lookup');
     }
     this.#lookup = options.lookup;
+    const balance: unknown = options.balance === undefined ? 'first' : options.balance;
+    if (!BALANCE_MODES.includes(balance as BalanceMode)) {
+      throw new InvalidOptionError('balance', options.balance, `one of ${BALANCE_MODES.map((mode) => `'${mode}'`).join(', ')}`);
+    }
+    this.#balancer = balance === 'least-connections' ? new ConnectionBalancer(options.lookup) : null;
     if (options.proxyTls !== undefined && (typeof options.proxyTls !== 'object' || options.proxyTls === null)) {
       throw new InvalidOptionError('proxyTls', options.proxyTls, 'an object of tls.connect options');
     }
@@ -220,12 +250,29 @@ export class NetConnector implements Connector {
     const target = String(address);
     if (address.proxy !== undefined) return this.#connectViaProxy(address, address.proxy, context, target);
     const route = this.#routeTo(address);
+    const balanced = this.#balance(address, route, context);
     if (!isSecure(address.protocol)) {
-      return establish(() => net.connect(route), 'connect', signal, target, (socket) => this.#adopt(socket, address, socket, context));
+      return establish(() => balanced(net.connect(route)), 'connect', signal, target, (socket) => this.#adopt(socket, address, socket, context));
     }
-    return establish(() => tls.connect(this.#tlsOptions(address, route)), 'secureConnect', signal, target, (socket) =>
+    return establish(() => balanced(tls.connect(this.#tlsOptions(address, route))), 'secureConnect', signal, target, (socket) =>
       this.#adopt(socket, address, socket, context),
     );
+  }
+
+  /**
+   * With least-connections balancing and a host name to resolve, puts the balancer's lookup
+   * on `route` and returns what makes it watch the socket; otherwise leaves the route as it is.
+   */
+  #balance(address: Address, route: Route, context: ConnectContext): (socket: net.Socket) => net.Socket {
+    const balancer = this.#balancer;
+    if (balancer === null || !('host' in route) || route.host === undefined || net.isIP(route.host) !== 0) return (socket) => socket;
+    const scheduler = context.scheduler ?? unrefTimerScheduler;
+    const connect = balancer.begin(route.host, address.port, () => scheduler.now());
+    route.lookup = connect.lookup;
+    return (socket) => {
+      connect.watch(socket);
+      return socket;
+    };
   }
 
   #connectViaProxy(address: Address, proxy: URL, context: ConnectContext, target: string): Promise<NetTransport> {

@@ -66,6 +66,11 @@ export class SocketTransport implements Transport {
   /** The protocol the server chose by ALPN (`'h2'`, `'http/1.1'`), or null when none was negotiated. */
   readonly alpnProtocol: string | null;
   /**
+   * The IP address the connection reached (of the proxy, for a tunnel), as it was when the
+   * transport was made; undefined for a Unix socket. The pool shows it in `connections()`.
+   */
+  readonly remoteAddress: string | undefined;
+  /**
    * The longest the connection may stay idle (ms) when the peer allows less than the pool's
    * `keepAlive`: the protocol layer sets it before giving the connection back, e.g. from a
    * server's `Keep-Alive: timeout=N` hint less a safety margin. Read by the pool each time
@@ -90,6 +95,7 @@ export class SocketTransport implements Transport {
     this.address = address;
     this.alpnProtocol = socket instanceof TLSSocket && typeof socket.alpnProtocol === 'string' ? socket.alpnProtocol : null;
     this.#tunnel = tunnel ?? null;
+    this.remoteAddress = (tunnel ?? socket).remoteAddress;
     const owned = socket as OwnedSocket;
     owned[kTransport] = this;
     owned.on('error', SocketTransport.#onError);
