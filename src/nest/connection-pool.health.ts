@@ -1,6 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import { InvalidOptionError, parseDuration, type ConnectionPool, type Duration, type PoolStats } from '../pool/index.js';
+import {
+  AddressResolver,
+  InvalidOptionError,
+  parseDuration,
+  type AddressInput,
+  type ConnectionPool,
+  type Duration,
+  type PoolStats,
+} from '../pool/index.js';
 import type { AddressConnectRecord } from './connection-pool.activity.js';
 import { ConnectionPoolRegistry } from './connection-pool.registry.js';
 
@@ -12,6 +20,15 @@ export interface ConnectionPoolReadinessOptions {
   readonly window?: Duration;
   /** Failed connects in a row (the last one within the window) that make an address unreachable. Default 1. */
   readonly minConnectFailures?: number;
+  /**
+   * The upstreams this instance cannot serve without: an unreachable one makes readiness
+   * `down`. Any other unreachable address only makes it `degraded` (still 200), so that one
+   * dead third-party host does not take every pod of the app out of its Service. Each is
+   * what `acquire` takes (a URL, `{ host, port, tls? }`) and matches every pool address of
+   * its origin (scheme, host, port), whatever its TLS options; `'all'`: every address is
+   * critical (readiness before this option). Default: none.
+   */
+  readonly criticalAddresses?: readonly AddressInput[] | 'all';
   /** Acquirers waiting for a slot that make the pool `degraded`. Default 1; `Infinity` turns it off. */
   readonly degradedWaiters?: number;
   /**
@@ -42,7 +59,10 @@ export type ConnectionPoolReadinessDetails = {
   readonly limits: { readonly maxConnections: number | null; readonly maxConnectionsPerAddress: number | null };
   /** Busy connections over the tightest finite limit (0..1), or null if every limit is Infinity. */
   readonly utilization: number | null;
-  readonly connectFailures: { readonly total: number; readonly unreachable: readonly AddressConnectRecord[] };
+  /** Unreachable addresses, each saying whether it is critical (it makes readiness `down`). */
+  readonly connectFailures: { readonly total: number; readonly unreachable: readonly UnreachableAddress[] };
+  /** The origins declared critical (`criticalAddresses`), or `'all'`. */
+  readonly criticalAddresses: readonly string[] | 'all';
   readonly acquireTimeouts: { readonly total: number; readonly recent: number };
   readonly leaks: { readonly total: number; readonly recent: number; readonly recentHeldTooLong: number };
   readonly cleanup: PoolStats['cleanup'];
@@ -51,6 +71,12 @@ export type ConnectionPoolReadinessDetails = {
   readonly reasons: readonly string[];
   /** The reasons in one line, when there are any (terminus shows `message`). */
   readonly message?: string;
+};
+
+/** An address whose recent connects all failed, as readiness reports it. */
+export type UnreachableAddress = AddressConnectRecord & {
+  /** Whether it is one of `criticalAddresses` (then readiness is `down`; else `degraded`). */
+  readonly critical: boolean;
 };
 
 /** What liveness reports about a pool. */
@@ -69,11 +95,13 @@ const DEFAULT_GRACE_MS = 30_000;
  * `@nestjs/terminus` health indicator for the application's pools, with two checks that are
  * meant for two different probes:
  *
- * - **Readiness**, {@link isHealthy}: "send me traffic". It reflects the upstreams: `down`
- *   while the pool is closing or closed, when an address's connects have all failed lately
- *   (unreachable upstream), or when acquirers are timing out; `degraded` (HTTP 200 still)
- *   on a recent leak or lease held too long, on waiters, or near a connection limit; `up`
- *   otherwise. Details: connections by state, waiters, limits, failures, leaks, cleanup.
+ * - **Readiness**, {@link isHealthy}: "send me traffic". `down` while the pool is closing or
+ *   closed, when acquirers are timing out, or when an address the app declared critical
+ *   (`criticalAddresses`) has had all its recent connects fail; `degraded` (HTTP 200 still)
+ *   when any other address is unreachable, on a recent leak or lease held too long, on
+ *   waiters, or near a connection limit; `up` otherwise. So a failing dependency the app can
+ *   do without never cascades into pods leaving their Service. Details: connections by
+ *   state, waiters, limits, failures, leaks, cleanup.
  * - **Liveness**, {@link isAlive}: "restart me". Cheap and dependency-free: it only checks
  *   that the pool's own machinery runs (the cleanup stream is not late past a grace), never
  *   an upstream, so that an upstream outage never gets pods restarted.
@@ -118,13 +146,16 @@ export class ConnectionPoolHealthIndicator {
     const minFailures = positiveInteger('minConnectFailures', options.minConnectFailures, 1, false);
     const degradedWaiters = positiveInteger('degradedWaiters', options.degradedWaiters, 1, true);
     const degradedUtilization = fraction('degradedUtilization', options.degradedUtilization, 0.9);
+    const critical = criticalOrigins(options.criticalAddresses);
     const { name, pool, activity } = this.pools.get(options.pool);
     const session = this.healthIndicatorService.check(key);
 
     const now = pool.options.scheduler.now();
     const stats = pool.stats();
     activity.observeAcquireTimeouts(now, stats.totals.acquireTimeouts);
-    const unreachable = activity.failingAddresses(now, windowMs, minFailures);
+    const unreachable: UnreachableAddress[] = activity
+      .failingAddresses(now, windowMs, minFailures)
+      .map((record) => ({ ...record, critical: critical === 'all' || critical.includes(originOf(record.address)) }));
     const recentTimeouts = activity.recentAcquireTimeouts(now, windowMs);
     const recentLeaks = activity.recentLeaks(now, windowMs);
     const recentHeldTooLong = activity.recentLeasesHeldTooLong(now, windowMs);
@@ -132,13 +163,15 @@ export class ConnectionPoolHealthIndicator {
 
     const down: string[] = [];
     if (stats.state !== 'open') down.push(`the pool is ${stats.state}`);
+    const degraded: string[] = [];
     for (const record of unreachable) {
       const why = record.lastError ? `: ${record.lastError.code ?? record.lastError.name} ${record.lastError.message}` : '';
-      down.push(`${record.address} is unreachable: its last ${record.consecutiveFailures} connect(s) failed${why}`);
+      const reason = `${record.address} is unreachable: its last ${record.consecutiveFailures} connect(s) failed${why}`;
+      if (record.critical) down.push(`${reason} (a critical address)`);
+      else degraded.push(`${reason} (not a critical address)`);
     }
     if (recentTimeouts > 0) down.push(`${recentTimeouts} acquire(s) timed out (ERR_ACQUIRE_TIMEOUT) in the last ${windowMs} ms`);
 
-    const degraded: string[] = [];
     if (recentLeaks > 0) degraded.push(`${recentLeaks} lease(s) leaked (garbage-collected without release) in the last ${windowMs} ms`);
     if (recentHeldTooLong > 0) degraded.push(`${recentHeldTooLong} lease(s) held longer than leakDetectionThreshold in the last ${windowMs} ms`);
     if (stats.waiters >= degradedWaiters) degraded.push(`${stats.waiters} acquirer(s) waiting for a connection slot`);
@@ -159,6 +192,7 @@ export class ConnectionPoolHealthIndicator {
       },
       utilization,
       connectFailures: { total: stats.totals.connectFailures, unreachable },
+      criticalAddresses: critical,
       acquireTimeouts: { total: stats.totals.acquireTimeouts, recent: recentTimeouts },
       leaks: { total: stats.totals.leaked, recent: recentLeaks, recentHeldTooLong },
       cleanup: stats.cleanup,
@@ -224,6 +258,32 @@ function utilizationOf(pool: ConnectionPool, stats: PoolStats): number | null {
     utilization = Math.max(utilization, busiest / maxConnectionsPerAddress);
   }
   return utilization;
+}
+
+/** The origin (`scheme://host:port`) an address's shown form starts with: what critical addresses match. */
+function originOf(shown: string): string {
+  // The shown form is the origin, then " via ..." and "#fingerprint" when more shapes the connection.
+  const end = shown.search(/[ #]/);
+  return end === -1 ? shown : shown.slice(0, end);
+}
+
+const resolver = new AddressResolver(64);
+
+function criticalOrigins(value: unknown): readonly string[] | 'all' {
+  if (value === undefined) return [];
+  if (value === 'all') return 'all';
+  if (!Array.isArray(value)) {
+    throw new InvalidOptionError('criticalAddresses', value, "a list of addresses (URLs or { host, port }) whose failure makes readiness down, or 'all'");
+  }
+  return value.map((input: unknown, index) => {
+    try {
+      return originOf(String(resolver.resolve(input as AddressInput)));
+    } catch {
+      // A URL is shown without its credentials and query: an error must never carry a secret.
+      const shown = typeof input === 'string' ? input.replace(/\/\/[^/@]*@/, '//***@').replace(/[?#].*$/s, '') : input;
+      throw new InvalidOptionError(`criticalAddresses[${index}]`, shown, "an address as acquire() takes it: a URL ('https://api.example.com') or { host, port }");
+    }
+  });
 }
 
 function finiteOrNull(value: number): number | null {

@@ -54,6 +54,25 @@ describe('the probes', () => {
     expect((await service.fetch('/health/live')).status).toBe(200);
   });
 
+  it('readiness declares only the upstream critical: another address that fails leaves it 200, degraded', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const service = await startTestService();
+    expect((await service.fetch('/proxy/echo')).status).toBe(200);
+    // Something else in the app uses the pool for a host that is down.
+    for (let i = 0; i < 3; i++) await expect(service.pool.acquire(`tcp://127.0.0.1:${port}`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    const ready = await service.fetch('/health/ready');
+    expect(ready.status).toBe(200);
+    const pool = ready.json<{ status: string; info: Record<string, { status: string; reasons?: string[]; criticalAddresses?: string[] }> }>();
+    expect(pool.status).toBe('degraded');
+    expect(pool.info.pool?.status).toBe('degraded');
+    expect(pool.info.pool?.reasons?.[0]).toContain(`tcp://127.0.0.1:${port} is unreachable`);
+    expect(pool.info.pool?.criticalAddresses).toEqual([expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/)]);
+    expect((await service.fetch('/proxy/echo')).status).toBe(200);
+  });
+
   it('liveness fails only when the cleanup stream stalls past its grace (virtual time)', async () => {
     const clock = new VirtualClock();
     const service = await startTestService({ POOL_KEEP_ALIVE: '10s' }, { scheduler: clock.scheduler });

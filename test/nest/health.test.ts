@@ -84,6 +84,7 @@ describe('readiness: isHealthy()', () => {
       limits: { maxConnections: null, maxConnectionsPerAddress: 4 },
       utilization: 0,
       connectFailures: { total: 0, unreachable: [] },
+      criticalAddresses: [],
       acquireTimeouts: { total: 0, recent: 0 },
       leaks: { total: 0, recent: 0, recentHeldTooLong: 0 },
       cleanup: { lastTickAt: 0, lastDelay: 300_000, nextTickAt: 300_000 },
@@ -92,10 +93,11 @@ describe('readiness: isHealthy()', () => {
     });
   });
 
-  it('turns down when the upstream server is stopped, and up again when it returns', async () => {
+  it('turns down when a critical upstream is stopped, and up again when it returns', async () => {
     const { pool, http } = await start();
+    const ready = `/health/ready?critical=${encodeURIComponent(upstream.url)}`;
     await use(pool);
-    await http.get('/health/ready').expect(200);
+    await http.get(ready).expect(200);
 
     await upstream.stop();
     // The pooled connection is cut by the server: the pool evicts it (peer-closed).
@@ -103,11 +105,12 @@ describe('readiness: isHealthy()', () => {
     await expect(pool.acquire(upstream.url)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     await expect(pool.acquire(upstream.url)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
 
-    const down = await http.get('/health/ready').expect(503);
+    const down = await http.get(ready).expect(503);
     expect(down.body.status).toBe('error');
     const details = down.body.error.pool;
     expect(details.status).toBe('down');
     expect(details.connectFailures.total).toBe(2);
+    expect(details.criticalAddresses).toEqual([`tcp://127.0.0.1:${upstream.port}`]);
     expect(details.connectFailures.unreachable).toEqual([
       {
         address: `tcp://127.0.0.1:${upstream.port}`,
@@ -115,16 +118,64 @@ describe('readiness: isHealthy()', () => {
         lastFailureAt: 0,
         lastSuccessAt: 0,
         lastError: { name: 'Error', code: 'ECONNREFUSED', message: expect.stringContaining('ECONNREFUSED') },
+        critical: true,
       },
     ]);
     expect(details.message).toContain(`tcp://127.0.0.1:${upstream.port} is unreachable: its last 2 connect(s) failed: ECONNREFUSED`);
+    expect(details.message).toContain('(a critical address)');
+    // 'all' makes every address critical.
+    await http.get('/health/ready?critical=all').expect(503);
     // Liveness never depends on an upstream.
     await http.get('/health/live').expect(200);
 
     await upstream.start();
     await use(pool);
-    const up = await http.get('/health/ready').expect(200);
+    const up = await http.get(ready).expect(200);
     expect(up.body.details.pool).toMatchObject({ status: 'up', connectFailures: { total: 2, unreachable: [] }, reasons: [] });
+  });
+
+  it('reports an unreachable address that is not critical as degraded, never down', async () => {
+    const { pool, http } = await start();
+    await use(pool);
+    await upstream.stop();
+    await waitFor(() => pool.connectionCount() === 0, 'the pooled connection to be evicted');
+    await expect(pool.acquire(upstream.url)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+
+    // No critical address declared (the default): the pool itself is fine.
+    const byDefault = await http.get('/health/ready').expect(200);
+    expect(byDefault.body.status).toBe('degraded');
+    expect(byDefault.body.details.pool).toMatchObject({
+      status: 'degraded',
+      criticalAddresses: [],
+      connectFailures: { total: 1, unreachable: [{ address: `tcp://127.0.0.1:${upstream.port}`, consecutiveFailures: 1, critical: false }] },
+    });
+    expect(byDefault.body.details.pool.message).toContain(`tcp://127.0.0.1:${upstream.port} is unreachable: its last 1 connect(s) failed: ECONNREFUSED`);
+    expect(byDefault.body.details.pool.message).toContain('(not a critical address)');
+
+    // Another address is critical (and fine): still degraded, not down.
+    const other = await new LoopbackServer().start();
+    try {
+      await use(pool, other.url);
+      const withOther = await http.get(`/health/ready?critical=${encodeURIComponent(other.url)}`).expect(200);
+      expect(withOther.body.details.pool).toMatchObject({ status: 'degraded', criticalAddresses: [`tcp://127.0.0.1:${other.port}`] });
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('matches a critical address by origin, whatever TLS options the pool address carries', async () => {
+    const { pool } = await start();
+    const indicator = app!.get(ConnectionPoolHealthIndicator);
+    await upstream.stop();
+    const withTls = { host: '127.0.0.1', port: upstream.port, tls: { ALPNProtocols: ['http/1.1'] } };
+    await expect(pool.acquire(withTls)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    const check = indicator.isHealthy('pool', { criticalAddresses: [`tls://127.0.0.1:${upstream.port}`] }).pool;
+    expect(check.status).toBe('down');
+    expect((check as unknown as { connectFailures: { unreachable: Array<{ address: string; critical: boolean }> } }).connectFailures.unreachable).toEqual([
+      expect.objectContaining({ address: expect.stringMatching(new RegExp(`^tls://127\\.0\\.0\\.1:${upstream.port}#`)), critical: true }),
+    ]);
+    // Another port of the same host is another origin.
+    expect(indicator.isHealthy('pool', { criticalAddresses: [{ host: '127.0.0.1', port: upstream.port + 1, tls: {} }] }).pool.status).toBe('degraded');
   });
 
   it('forgets connect failures older than the window when nothing has tried since', async () => {
@@ -132,9 +183,9 @@ describe('readiness: isHealthy()', () => {
     await upstream.stop();
     await expect(pool.acquire(upstream.url)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     clock.advanceBy(30_000);
-    await http.get('/health/ready').expect(503);
+    await http.get('/health/ready?critical=all').expect(503);
     clock.advanceBy(1);
-    const response = await http.get('/health/ready').expect(200);
+    const response = await http.get('/health/ready?critical=all').expect(200);
     expect(response.body.details.pool.connectFailures).toEqual({ total: 1, unreachable: [] });
   });
 
@@ -143,9 +194,10 @@ describe('readiness: isHealthy()', () => {
     const indicator = app!.get(ConnectionPoolHealthIndicator);
     await upstream.stop();
     await expect(pool.acquire(upstream.url)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
-    expect(indicator.isHealthy('pool', { minConnectFailures: 2 }).pool.status).toBe('up');
+    const options = { minConnectFailures: 2, criticalAddresses: [upstream.url] };
+    expect(indicator.isHealthy('pool', options).pool.status).toBe('up');
     await expect(pool.acquire(upstream.url)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
-    expect(indicator.isHealthy('pool', { minConnectFailures: 2 }).pool.status).toBe('down');
+    expect(indicator.isHealthy('pool', options).pool.status).toBe('down');
   });
 
   it('turns down while acquirers time out, and back once the timeouts are older than the window', async () => {
@@ -251,8 +303,8 @@ describe('readiness: isHealthy()', () => {
       await use(pool);
       await other.stop();
       await expect(payments.acquire(other.url)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
-      await http.get('/health/ready').expect(200);
-      const response = await http.get('/health/ready?pool=payments').expect(503);
+      await http.get('/health/ready?critical=all').expect(200);
+      const response = await http.get('/health/ready?pool=payments&critical=all').expect(503);
       expect(response.body.error.pool).toMatchObject({ pool: 'payments', status: 'down' });
     } finally {
       await other.stop();
@@ -267,6 +319,12 @@ describe('readiness: isHealthy()', () => {
     expect(() => indicator.isHealthy('pool', { minConnectFailures: 0 })).toThrow(/Invalid option "minConnectFailures": 0/);
     expect(() => indicator.isHealthy('pool', { degradedWaiters: 1.5 })).toThrow(/Invalid option "degradedWaiters"/);
     expect(() => indicator.isHealthy('pool', { degradedUtilization: 2 })).toThrow(/Invalid option "degradedUtilization": 2/);
+    expect(() => indicator.isHealthy('pool', { criticalAddresses: 'some' as never })).toThrow(/Invalid option "criticalAddresses": "some"/);
+    // A bad address is named by its index, and shown without credentials or query.
+    expect(() => indicator.isHealthy('pool', { criticalAddresses: ['ftp://user:s3cret@host/?token=t0k'] })).toThrow(
+      /Invalid option "criticalAddresses\[0\]": "ftp:\/\/\*\*\*@host\/"/,
+    );
+    expect(() => indicator.isHealthy('pool', { criticalAddresses: ['ftp://user:s3cret@host/?token=t0k'] })).not.toThrow(/s3cret|t0k/);
     expect(() => indicator.isAlive('pool', { grace: 'later' as Duration })).toThrow(/Invalid option "grace"/);
     expect(() => indicator.isAlive('pool', { pool: 'nope' })).toThrow(/Invalid option "pool"/);
     await request(app!.getHttpServer()).get('/health/ready?pool=nope').expect(500);

@@ -12,8 +12,9 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck()
-  ready(@Query('pool') pool?: string) {
-    return this.health.check([() => this.pools.isHealthy('pool', { pool, window: '30s' })]);
+  ready(@Query('pool') pool?: string, @Query('critical') critical?: string) {
+    const criticalAddresses = critical === undefined ? undefined : critical === 'all' ? 'all' : critical.split(',');
+    return this.health.check([() => this.pools.isHealthy('pool', { pool, window: '30s', ...(criticalAddresses ? { criticalAddresses } : {}) })]);
   }
 
   @Get('live')
