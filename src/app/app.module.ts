@@ -3,6 +3,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { Registry } from 'prom-client';
 import type { SchedulerLike } from 'rxjs';
 import { ConnectionPool } from '../http/index.js';
+import { NetConnector } from '../transport/index.js';
 import {
   ConnectionPoolEventsModule,
   ConnectionPoolHealthModule,
@@ -107,6 +108,7 @@ export function poolOptionsOf(config: AppConfig, scheduler?: SchedulerLike): Con
     acquireTimeout: pool.acquireTimeoutMs,
     connectTimeout: pool.connectTimeoutMs,
     drainTimeout: config.drainTimeoutMs,
+    connector: new NetConnector({ balance: config.upstreamBalance }),
     ...(pool.leakDetectionThresholdMs === undefined ? {} : { leakDetectionThreshold: pool.leakDetectionThresholdMs }),
     ...(scheduler === undefined ? {} : { scheduler }),
   };

@@ -97,6 +97,7 @@ describe('configuration from the environment', () => {
     ['UPSTREAM_URL', 'http://api.example.com/?debug=1', 'without a query'],
     ['UPSTREAM_TIMEOUT', '10 parsecs', 'a positive duration'],
     ['UPSTREAM_HTTP2', 'yes', "one of 'auto', 'always', 'never'"],
+    ['UPSTREAM_BALANCE', 'round-robin', "one of 'first', 'least-connections'"],
     ['POOL_MAX_IDLE', '-1', 'an integer >= 0'],
     ['POOL_MAX_IDLE', '2.5', 'an integer >= 0'],
     ['POOL_KEEP_ALIVE', 'Infinity', 'a positive duration'],
@@ -135,6 +136,11 @@ describe('configuration from the environment', () => {
 
   it('refuses credentials in UPSTREAM_URL, which would end up in logs and metrics', () => {
     expect(problemsOf({ UPSTREAM_URL: 'https://user:pass@api.example.com' }).message).toContain('without credentials');
+  });
+
+  it("reads UPSTREAM_BALANCE ('least-connections' by default)", () => {
+    expect(loadAppConfig({}).upstreamBalance).toBe('least-connections');
+    expect(loadAppConfig({ UPSTREAM_BALANCE: 'First' }).upstreamBalance).toBe('first');
   });
 
   it("reads UPSTREAM_HTTP2 ('never' by default), and refuses 'always' with an http: upstream", () => {

@@ -1,3 +1,4 @@
+import type { BalanceMode } from '../../transport/index.js';
 import { RESERVED_ROUTE_PREFIXES, RESERVED_ROUTES } from '../routes.js';
 import { AppConfigError, type ConfigProblem } from './config.error.js';
 import { EnvValueError, type EnvVariable } from './env-variable.js';
@@ -34,6 +35,8 @@ export interface AppConfig {
    * 'always' use the client over the pool's undici dispatcher (HTTP/2 by ALPN for https:).
    */
   readonly upstreamHttp2: UpstreamHttp2Mode;
+  /** `UPSTREAM_BALANCE`: how new upstream connections spread over the addresses its name resolves to. */
+  readonly upstreamBalance: BalanceMode;
   readonly pool: PoolConfig;
   readonly drainTimeoutMs: number;
   /** Enables the admin API; a secret. */
@@ -105,6 +108,7 @@ export function loadAppConfig(env: Readonly<Record<string, string | undefined>>)
     upstream: values.UPSTREAM_URL === undefined ? null : { url: values.UPSTREAM_URL, ca: values.UPSTREAM_CA_FILE?.pem },
     upstreamTimeoutMs: values.UPSTREAM_TIMEOUT,
     upstreamHttp2: values.UPSTREAM_HTTP2,
+    upstreamBalance: values.UPSTREAM_BALANCE,
     pool: {
       maxIdleConnections: values.POOL_MAX_IDLE,
       keepAliveMs: values.POOL_KEEP_ALIVE,

@@ -1,3 +1,4 @@
+import { BALANCE_MODES } from '../../transport/index.js';
 import {
   bearerToken,
   duration,
@@ -62,6 +63,12 @@ export const ENV_VARIABLES = {
     description:
       "HTTP/2 to an https: upstream, over the pool's undici dispatcher: 'auto' (h2 if the upstream chooses it by ALPN, else HTTP/1.1), 'always' (h2 only), 'never' (HTTP/1.1 over the `PooledAgent`)",
     parse: oneOf(UPSTREAM_HTTP2_MODES),
+  }),
+  UPSTREAM_BALANCE: withDefault({
+    default: 'least-connections',
+    description:
+      "which of the addresses the upstream's name resolves to a new connection goes to: 'least-connections' (the one with the fewest, so that backends added by a scale-out get their share) or 'first' (the first that answers)",
+    parse: oneOf(BALANCE_MODES),
   }),
   POOL_MAX_IDLE: withDefault({ default: '5', description: 'idle upstream connections kept (`maxIdleConnections`)', parse: integer(0) }),
   POOL_KEEP_ALIVE: withDefault({ default: '5m', description: 'how long an idle upstream connection is kept (`keepAlive`)', parse: duration(false) }),
