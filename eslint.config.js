@@ -32,4 +32,11 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: ['node:net', 'node:tls', 'node:http', 'node:https', 'node:http2', 'net', 'tls', 'http', 'https', 'http2', 'undici', '@nestjs/*', '../transport/*', '../http/*', '../nest/*', '../app/*'] }],
     },
   },
+  {
+    // A layer beside src/nest: the pool, transport and http layers below it, nothing of Nest or Prometheus.
+    files: ['src/opentelemetry/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['@nestjs/*', 'prom-client', '../nest/*', '../app/*'] }],
+    },
+  },
 );

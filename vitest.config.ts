@@ -8,6 +8,7 @@ export default defineConfig({
   resolve: {
     // The examples import the package by name, as users do; it resolves to the sources.
     alias: [
+      { find: /^reactive-connection-pool\/opentelemetry$/, replacement: fileURLToPath(new URL('./src/opentelemetry/index.ts', import.meta.url)) },
       { find: /^reactive-connection-pool\/nest$/, replacement: fileURLToPath(new URL('./src/nest/index.ts', import.meta.url)) },
       { find: /^reactive-connection-pool$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
     ],

@@ -40,6 +40,8 @@ export interface ConnectionInfo {
   readonly createdAt: number;
   /** When it last became idle, or null while connecting or in use. */
   readonly idleAt: number | null;
+  /** The protocol agreed by ALPN (`'h2'`, `'http/1.1'`), when the transport says (see `Transport.alpnProtocol`). */
+  readonly alpnProtocol?: string;
 }
 
 /** A snapshot of the pool, as its connection actors say it is. */
@@ -406,6 +408,7 @@ export class ConnectionPool {
     this.#flushActors();
     const infos: ConnectionInfo[] = [];
     for (const connection of this.#connections.values()) {
+      const alpnProtocol = alpnOf(connection.transport);
       infos.push({
         id: connection.id,
         address: String(connection.address),
@@ -416,6 +419,7 @@ export class ConnectionPool {
         healthy: this.#isHealthy(connection),
         createdAt: connection.createdAt,
         idleAt: connection.isIdle ? connection.idleAt : null,
+        ...(alpnProtocol === undefined ? {} : { alpnProtocol }),
       });
     }
     return infos;
@@ -915,12 +919,14 @@ export class ConnectionPool {
       transport.on('close', onClose);
     }
     if (this.#events.observed) {
+      const alpnProtocol = alpnOf(transport);
       this.#emit({
         type: 'connect-end',
         at: now,
         connectionId: connection.id,
         address: String(connection.address),
         durationMs: now - connection.createdAt,
+        ...(alpnProtocol === undefined ? {} : { alpnProtocol }),
       });
     }
     waiter.settled = true;
@@ -1352,6 +1358,12 @@ function captureStack(): string {
 
 function purposeOf(slot: LeaseSlot): string {
   return slot.purpose ? ` (${slot.purpose})` : '';
+}
+
+/** The transport's ALPN protocol, if it names one (a transport is the connector's: trust no type). */
+function alpnOf(transport: Transport | null): string | undefined {
+  const alpn = transport?.alpnProtocol;
+  return typeof alpn === 'string' && alpn !== '' ? alpn : undefined;
 }
 
 function toError(value: unknown): Error {

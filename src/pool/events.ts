@@ -41,6 +41,8 @@ export interface ConnectEndEvent extends ConnectionEventBase {
   readonly type: 'connect-end';
   /** How long the connect took (ms). */
   readonly durationMs: number;
+  /** The protocol agreed by ALPN (`'h2'`, `'http/1.1'`), when the transport says (see `Transport.alpnProtocol`). */
+  readonly alpnProtocol?: string;
 }
 /** A connect attempt failed; the connection was never pooled. */
 export interface ConnectFailedEvent extends ConnectionEventBase {

@@ -32,6 +32,12 @@ export interface Transport {
    * backends a name resolves to.
    */
   readonly remoteAddress?: string;
+  /**
+   * The application protocol agreed by TLS ALPN (`'h2'`, `'http/1.1'`), when there is one:
+   * shown as `alpnProtocol` in `connections()` and in the `connect-end` event, for metrics
+   * that tell HTTP/2 connections from HTTP/1.1 ones. Absent or null: nothing was negotiated.
+   */
+  readonly alpnProtocol?: string | null;
   /** Checked before every reuse; `false` evicts the connection with reason `unhealthy`. */
   isHealthy?(): boolean;
   /**

@@ -37,7 +37,7 @@ afterAll(async () => {
 describe('README examples', () => {
   it('are the files in examples/, word for word', () => {
     const examples = examplesInReadme();
-    expect(examples.map((e) => e.path).sort()).toEqual(['examples/fetch.ts', 'examples/nest-app.ts', 'examples/quick-start.ts']);
+    expect(examples.map((e) => e.path).sort()).toEqual(['examples/fetch.ts', 'examples/nest-app.ts', 'examples/opentelemetry.ts', 'examples/quick-start.ts']);
     for (const { path, code } of examples) {
       expect(code, `${path} in README.md`).toBe(readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8'));
     }
@@ -76,6 +76,19 @@ describe('README examples', () => {
     expect(lines.slice(0, 2)).toEqual(['200 {"path":"/items/1"}', '200 {"path":"/items/2"}']);
     expect(JSON.parse(lines[2] ?? '{}')).toMatchObject({ connects: 1, acquired: 2, reused: 1 });
     expect(upstream.sockets.length - before).toBe(1);
+  });
+
+  it('OpenTelemetry: the pool measured through an SDK MeterProvider', async () => {
+    const lines: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
+      lines.push(args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' '));
+    });
+    try {
+      await import('../../examples/opentelemetry.js');
+    } finally {
+      log.mockRestore();
+    }
+    expect(lines.sort()).toEqual(['active 0', 'idle 1']);
   });
 
   it('Nest app: HttpModule over the pool, probes and the event stream', async () => {
