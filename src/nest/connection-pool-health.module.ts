@@ -1,13 +1,13 @@
 import { Module } from '@nestjs/common';
-import { HealthIndicatorService } from '@nestjs/terminus';
 import { ConnectionPoolCoreModule } from './connection-pool-core.module.js';
 import { ConnectionPoolHealthIndicator } from './connection-pool.health.js';
 
 /**
  * Provides {@link ConnectionPoolHealthIndicator}. The health controller's module imports
  * `TerminusModule` as usual (for `HealthCheckService`, configured as the application wants);
- * this module only needs terminus's stateless `HealthIndicatorService`, which it provides
- * itself rather than import a second, differently configured `TerminusModule`.
+ * the indicator only needs terminus's stateless `HealthIndicatorService`, which it makes
+ * itself rather than import a second, differently configured `TerminusModule`. Needs
+ * `@nestjs/terminus` (11 or 12) installed.
  *
  * @example
  * ```ts
@@ -17,7 +17,7 @@ import { ConnectionPoolHealthIndicator } from './connection-pool.health.js';
  */
 @Module({
   imports: [ConnectionPoolCoreModule],
-  providers: [HealthIndicatorService, ConnectionPoolHealthIndicator],
+  providers: [ConnectionPoolHealthIndicator],
   exports: [ConnectionPoolHealthIndicator],
 })
 export class ConnectionPoolHealthModule {}

@@ -1,6 +1,7 @@
 import { ConfigurableModuleBuilder, type DynamicModule } from '@nestjs/common';
 import { withCoreModule } from './connection-pool-core.module.js';
-import { ConnectionPoolMetrics, type ConnectionPoolMetricsOptions } from './connection-pool.metrics.js';
+import type { ConnectionPoolMetricsOptions } from './connection-pool-metrics.options.js';
+import { ConnectionPoolMetrics } from './connection-pool.metrics.js';
 import { CONNECTION_POOL_METRICS_OPTIONS } from './connection-pool.tokens.js';
 
 /** Options of a `ConnectionPoolMetricsModule` registration that shape the module. */

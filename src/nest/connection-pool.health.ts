@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import type * as Terminus from '@nestjs/terminus';
+import type { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import {
   AddressResolver,
   InvalidOptionError,
@@ -11,6 +12,7 @@ import {
 } from '../pool/index.js';
 import type { AddressConnectRecord } from './connection-pool.activity.js';
 import { ConnectionPoolRegistry } from './connection-pool.registry.js';
+import { loadOptionalPeer } from './optional-peer.js';
 
 /** Options of {@link ConnectionPoolHealthIndicator.isHealthy} (readiness). */
 export interface ConnectionPoolReadinessOptions {
@@ -129,10 +131,15 @@ const DEFAULT_GRACE_MS = 30_000;
  */
 @Injectable()
 export class ConnectionPoolHealthIndicator {
-  constructor(
-    private readonly healthIndicatorService: HealthIndicatorService,
-    private readonly pools: ConnectionPoolRegistry,
-  ) {}
+  private readonly healthIndicatorService: HealthIndicatorService;
+
+  /** @throws MissingPeerDependencyError (`ERR_MISSING_PEER_DEPENDENCY`) when @nestjs/terminus is not installed. */
+  constructor(private readonly pools: ConnectionPoolRegistry) {
+    // terminus's stateless result builder, loaded now rather than when this file is imported:
+    // an application without terminus can import reactive-connection-pool/nest.
+    const terminus = loadOptionalPeer<typeof Terminus>('@nestjs/terminus', 'ConnectionPoolHealthIndicator');
+    this.healthIndicatorService = new terminus.HealthIndicatorService();
+  }
 
   /**
    * Readiness of one pool, under `key` in the terminus result. `degraded` answers 200 with
@@ -201,7 +208,8 @@ export class ConnectionPoolHealthIndicator {
       ...(reasons.length > 0 ? { message: reasons.join('; ') } : {}),
     };
     if (down.length > 0) return session.down(details);
-    if (degraded.length > 0) return session.degraded(details);
+    // terminus 11 has no `degraded` status: there the pool is `up`, with its reasons in the details.
+    if (degraded.length > 0) return typeof session.degraded === 'function' ? session.degraded(details) : session.up(details);
     return session.up(details);
   }
 

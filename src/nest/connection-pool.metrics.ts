@@ -1,61 +1,12 @@
 import type { Subscription } from 'rxjs';
-import { Counter, Gauge, Histogram, register as defaultRegistry, type Metric, type Registry } from 'prom-client';
+import type * as PromClient from 'prom-client';
+import type { Gauge, Registry } from 'prom-client';
 import { InvalidOptionError, type ConnectionPool, type PoolEvent } from '../pool/index.js';
 import { AddressLabels } from './address-labels.js';
+import { createPoolInstruments, type ConnectionPoolInstruments } from './connection-pool-metrics.instruments.js';
+import { resolveMetricsOptions, type ConnectionPoolMetricsOptions } from './connection-pool-metrics.options.js';
 import { assertPoolName } from './connection-pool.tokens.js';
-
-/** Histogram buckets, in seconds. */
-export interface ConnectionPoolMetricsBuckets {
-  /** Of `acquire_wait_seconds`. */
-  readonly acquireWait?: readonly number[];
-  /** Of `connect_duration_seconds`. */
-  readonly connect?: readonly number[];
-  /** Of `lease_hold_seconds`. */
-  readonly leaseHold?: readonly number[];
-}
-
-/** Options of {@link ConnectionPoolMetrics}. */
-export interface ConnectionPoolMetricsOptions {
-  /**
-   * Where the metrics are registered. Default: prom-client's default registry (`register`),
-   * the one `@willsoto/nestjs-prometheus` serves.
-   */
-  readonly registry?: Registry;
-  /** Prepended to every metric name. Default `'connection_pool_'`. */
-  readonly prefix?: string;
-  /**
-   * Distinct `address` label values at most (per metrics instance); later addresses are
-   * counted under `address="other"`. Default 50.
-   */
-  readonly maxAddressLabels?: number;
-  /** Histogram buckets, in seconds. */
-  readonly buckets?: ConnectionPoolMetricsBuckets;
-}
-
-/** The names of the metrics, without the prefix. */
-export const CONNECTION_POOL_METRIC_NAMES = [
-  'connections',
-  'address_connections',
-  'leases',
-  'waiters',
-  'connects_total',
-  'connect_failures_total',
-  'acquisitions_total',
-  'evictions_total',
-  'leaks_total',
-  'retries_total',
-  'acquire_timeouts_total',
-  'acquire_wait_seconds',
-  'connect_duration_seconds',
-  'lease_hold_seconds',
-] as const;
-
-const DEFAULT_PREFIX = 'connection_pool_';
-const DEFAULT_MAX_ADDRESS_LABELS = 50;
-const ACQUIRE_WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
-const CONNECT_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-const LEASE_HOLD_BUCKETS = [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300];
-const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+import { loadOptionalPeer } from './optional-peer.js';
 
 interface Tracked {
   readonly pool: ConnectionPool;
@@ -96,179 +47,29 @@ export class ConnectionPoolMetrics {
   readonly #registry: Registry;
   readonly #labels: AddressLabels;
   readonly #tracked = new Map<string, Tracked>();
-  readonly #metrics: Metric[] = [];
+  readonly #metrics: ConnectionPoolInstruments;
   #disposed = false;
-
-  readonly #connections: Gauge<'pool' | 'state'>;
-  readonly #addressConnections: Gauge<'pool' | 'address'>;
-  readonly #leases: Gauge<'pool'>;
-  readonly #waiters: Gauge<'pool'>;
-  readonly #connects: Counter<'pool' | 'address'>;
-  readonly #connectFailures: Counter<'pool' | 'address'>;
-  readonly #acquisitions: Counter<'pool' | 'reused'>;
-  readonly #evictions: Counter<'pool' | 'reason'>;
-  readonly #leaks: Counter<'pool'>;
-  readonly #retries: Counter<'pool'>;
-  readonly #acquireTimeouts: Counter<'pool'>;
-  readonly #acquireWait: Histogram<'pool'>;
-  readonly #connectDuration: Histogram<'pool'>;
-  readonly #leaseHold: Histogram<'pool'>;
 
   /**
    * Registers the metrics in the registry.
    *
+   * @throws MissingPeerDependencyError (`ERR_MISSING_PEER_DEPENDENCY`) when prom-client is not installed.
    * @throws InvalidOptionError (`ERR_INVALID_OPTION`) for a bad option, or (option `prefix`)
    * if a metric of the same name is already registered there (another instance with the same
    * prefix that was not disposed, or a metric of the application).
    */
   constructor(options: ConnectionPoolMetricsOptions = {}) {
-    const registry = options.registry ?? defaultRegistry;
-    if (typeof registry !== 'object' || registry === null || typeof registry.registerMetric !== 'function') {
-      throw new InvalidOptionError('registry', registry, 'a prom-client Registry');
-    }
-    const prefix = options.prefix ?? DEFAULT_PREFIX;
-    if (typeof prefix !== 'string' || (prefix !== '' && !METRIC_NAME.test(prefix))) {
-      throw new InvalidOptionError('prefix', prefix, 'a metric name prefix: letters, digits, "_" and ":", not starting with a digit');
-    }
-    const maxAddressLabels = options.maxAddressLabels ?? DEFAULT_MAX_ADDRESS_LABELS;
-    if (typeof maxAddressLabels !== 'number' || !Number.isInteger(maxAddressLabels) || maxAddressLabels < 0) {
-      throw new InvalidOptionError('maxAddressLabels', maxAddressLabels, 'an integer >= 0');
-    }
-    const buckets = {
-      acquireWait: bucketsOf('buckets.acquireWait', options.buckets?.acquireWait, ACQUIRE_WAIT_BUCKETS),
-      connect: bucketsOf('buckets.connect', options.buckets?.connect, CONNECT_BUCKETS),
-      leaseHold: bucketsOf('buckets.leaseHold', options.buckets?.leaseHold, LEASE_HOLD_BUCKETS),
-    };
-    // Checked before any is made, so that a conflict leaves the registry as it was.
-    for (const name of CONNECTION_POOL_METRIC_NAMES) {
-      if (registry.getSingleMetric(prefix + name) !== undefined) {
-        throw new InvalidOptionError(
-          'prefix',
-          prefix,
-          `a prefix whose metrics are not registered yet: "${prefix + name}" already is in this registry. ` +
-            'Dispose of the other ConnectionPoolMetrics first (the Nest module does on shutdown), or give this one another prefix or registry',
-        );
-      }
-    }
-    this.#registry = registry;
-    this.#labels = new AddressLabels(maxAddressLabels);
-    const registers = [registry];
-    const add = <M extends Metric>(metric: M): M => {
-      this.#metrics.push(metric);
-      return metric;
-    };
-    const name = (suffix: (typeof CONNECTION_POOL_METRIC_NAMES)[number]): string => prefix + suffix;
-
-    this.#connections = add(
-      new Gauge({
-        name: name('connections'),
-        help: 'Connections in the pool by state (connecting, idle, inUse), read when scraped.',
-        labelNames: ['pool', 'state'],
-        registers,
-        collect: () => this.#collectConnections(),
-      }),
-    );
-    this.#addressConnections = add(
-      new Gauge({
-        name: name('address_connections'),
-        help: `Connections in the pool by (redacted) address, at most ${maxAddressLabels} addresses then "other", read when scraped.`,
-        labelNames: ['pool', 'address'],
-        registers,
-        collect: () => this.#collectAddressConnections(),
-      }),
-    );
-    this.#leases = add(
-      new Gauge({
-        name: name('leases'),
-        help: 'Leases held now.',
-        labelNames: ['pool'],
-        registers,
-        collect: () => this.#collectPoolGauge(this.#leases, (pool) => pool.stats().leases),
-      }),
-    );
-    this.#waiters = add(
-      new Gauge({
-        name: name('waiters'),
-        help: 'Acquirers waiting for a connection slot under the limits.',
-        labelNames: ['pool'],
-        registers,
-        collect: () => this.#collectPoolGauge(this.#waiters, (pool) => pool.stats().waiters),
-      }),
-    );
-    this.#connects = add(
-      new Counter({ name: name('connects_total'), help: 'Connect attempts, by address.', labelNames: ['pool', 'address'], registers }),
-    );
-    this.#connectFailures = add(
-      new Counter({
-        name: name('connect_failures_total'),
-        help: 'Connect attempts that failed, by address.',
-        labelNames: ['pool', 'address'],
-        registers,
-      }),
-    );
-    this.#acquisitions = add(
-      new Counter({
-        name: name('acquisitions_total'),
-        help: 'Leases handed out; reused="true" for a pooled connection, "false" for a new one.',
-        labelNames: ['pool', 'reused'],
-        registers,
-      }),
-    );
-    this.#evictions = add(
-      new Counter({
-        name: name('evictions_total'),
-        help: 'Connections closed, by reason (keep-alive-expired, idle-limit, peer-closed, leaked, pool-closed, ...).',
-        labelNames: ['pool', 'reason'],
-        registers,
-      }),
-    );
-    this.#leaks = add(
-      new Counter({ name: name('leaks_total'), help: 'Leases garbage-collected without release.', labelNames: ['pool'], registers }),
-    );
-    this.#retries = add(
-      new Counter({
-        name: name('retries_total'),
-        help: 'Requests retried on a fresh connection (stale pooled connection).',
-        labelNames: ['pool'],
-        registers,
-      }),
-    );
-    this.#acquireTimeouts = add(
-      new Counter({
-        name: name('acquire_timeouts_total'),
-        help: 'Acquirers that waited past acquireTimeout (ERR_ACQUIRE_TIMEOUT).',
-        labelNames: ['pool'],
-        registers,
-        collect: () => this.#collectAcquireTimeouts(),
-      }),
-    );
-    this.#acquireWait = add(
-      new Histogram({
-        name: name('acquire_wait_seconds'),
-        help: 'How long acquirers waited for a lease, connect included.',
-        labelNames: ['pool'],
-        buckets: buckets.acquireWait,
-        registers,
-      }),
-    );
-    this.#connectDuration = add(
-      new Histogram({
-        name: name('connect_duration_seconds'),
-        help: 'How long successful connects took.',
-        labelNames: ['pool'],
-        buckets: buckets.connect,
-        registers,
-      }),
-    );
-    this.#leaseHold = add(
-      new Histogram({
-        name: name('lease_hold_seconds'),
-        help: 'How long leases were held before release.',
-        labelNames: ['pool'],
-        buckets: buckets.leaseHold,
-        registers,
-      }),
-    );
+    const promClient = loadOptionalPeer<typeof PromClient>('prom-client', 'ConnectionPoolMetrics (Prometheus metrics)');
+    const resolved = resolveMetricsOptions(options, promClient.register);
+    this.#registry = resolved.registry;
+    this.#labels = new AddressLabels(resolved.maxAddressLabels);
+    this.#metrics = createPoolInstruments(promClient, resolved, {
+      connections: () => this.#collectConnections(),
+      addressConnections: () => this.#collectAddressConnections(),
+      leases: () => this.#collectPoolGauge(this.#metrics.leases, (pool) => pool.stats().leases),
+      waiters: () => this.#collectPoolGauge(this.#metrics.waiters, (pool) => pool.stats().waiters),
+      acquireTimeouts: () => this.#collectAcquireTimeouts(),
+    });
   }
 
   /** The registry the metrics are in. */
@@ -296,11 +97,11 @@ export class ConnectionPoolMetrics {
     }
     const labels = { pool: name };
     // Series that exist from the start, at 0, so that rate() and alerts see them before the first incident.
-    this.#acquisitions.inc({ pool: name, reused: 'true' }, 0);
-    this.#acquisitions.inc({ pool: name, reused: 'false' }, 0);
-    this.#leaks.inc(labels, 0);
-    this.#retries.inc(labels, 0);
-    this.#acquireTimeouts.inc(labels, 0);
+    this.#metrics.acquisitions.inc({ pool: name, reused: 'true' }, 0);
+    this.#metrics.acquisitions.inc({ pool: name, reused: 'false' }, 0);
+    this.#metrics.leaks.inc(labels, 0);
+    this.#metrics.retries.inc(labels, 0);
+    this.#metrics.acquireTimeouts.inc(labels, 0);
     const tracked: Tracked = {
       pool,
       subscription: pool.events$.subscribe((event) => this.#record(name, event)),
@@ -317,7 +118,7 @@ export class ConnectionPoolMetrics {
   dispose(): void {
     if (this.#disposed) return;
     for (const [name, tracked] of [...this.#tracked]) this.#untrack(name, tracked);
-    for (const metric of this.#metrics) {
+    for (const metric of this.#metrics.all) {
       const name = (metric as unknown as { name: string }).name;
       if (this.#registry.getSingleMetric(name) === metric) this.#registry.removeSingleMetric(name);
     }
@@ -334,29 +135,29 @@ export class ConnectionPoolMetrics {
   #record(pool: string, event: PoolEvent): void {
     switch (event.type) {
       case 'connect-start':
-        this.#connects.inc({ pool, address: this.#labels.labelFor(event.address) });
+        this.#metrics.connects.inc({ pool, address: this.#labels.labelFor(event.address) });
         break;
       case 'connect-end':
-        this.#connectDuration.observe({ pool }, event.durationMs / 1_000);
+        this.#metrics.connectDuration.observe({ pool }, event.durationMs / 1_000);
         break;
       case 'connect-failed':
-        this.#connectFailures.inc({ pool, address: this.#labels.labelFor(event.address) });
+        this.#metrics.connectFailures.inc({ pool, address: this.#labels.labelFor(event.address) });
         break;
       case 'connection-acquired':
-        this.#acquisitions.inc({ pool, reused: String(event.reused) });
-        this.#acquireWait.observe({ pool }, event.waitedMs / 1_000);
+        this.#metrics.acquisitions.inc({ pool, reused: String(event.reused) });
+        this.#metrics.acquireWait.observe({ pool }, event.waitedMs / 1_000);
         break;
       case 'connection-released':
-        this.#leaseHold.observe({ pool }, event.heldMs / 1_000);
+        this.#metrics.leaseHold.observe({ pool }, event.heldMs / 1_000);
         break;
       case 'connection-closed':
-        this.#evictions.inc({ pool, reason: event.reason });
+        this.#metrics.evictions.inc({ pool, reason: event.reason });
         break;
       case 'connection-leaked':
-        this.#leaks.inc({ pool });
+        this.#metrics.leaks.inc({ pool });
         break;
       case 'retry':
-        this.#retries.inc({ pool });
+        this.#metrics.retries.inc({ pool });
         break;
       default:
         break;
@@ -364,24 +165,24 @@ export class ConnectionPoolMetrics {
   }
 
   #collectConnections(): void {
-    this.#connections.reset();
+    this.#metrics.connections.reset();
     for (const [pool, { pool: p }] of this.#tracked) {
       const stats = p.stats();
-      this.#connections.set({ pool, state: 'connecting' }, stats.connecting);
-      this.#connections.set({ pool, state: 'idle' }, stats.idle);
-      this.#connections.set({ pool, state: 'inUse' }, stats.inUse);
+      this.#metrics.connections.set({ pool, state: 'connecting' }, stats.connecting);
+      this.#metrics.connections.set({ pool, state: 'idle' }, stats.idle);
+      this.#metrics.connections.set({ pool, state: 'inUse' }, stats.inUse);
     }
   }
 
   #collectAddressConnections(): void {
-    this.#addressConnections.reset();
+    this.#metrics.addressConnections.reset();
     for (const [pool, { pool: p }] of this.#tracked) {
       const counts = new Map<string, number>();
       for (const connection of p.connections()) {
         const label = this.#labels.labelFor(connection.address);
         counts.set(label, (counts.get(label) ?? 0) + 1);
       }
-      for (const [address, count] of counts) this.#addressConnections.set({ pool, address }, count);
+      for (const [address, count] of counts) this.#metrics.addressConnections.set({ pool, address }, count);
     }
   }
 
@@ -397,17 +198,7 @@ export class ConnectionPoolMetrics {
 
   #syncAcquireTimeouts(name: string, tracked: Tracked): void {
     const total = tracked.pool.stats().totals.acquireTimeouts;
-    if (total > tracked.acquireTimeouts) this.#acquireTimeouts.inc({ pool: name }, total - tracked.acquireTimeouts);
+    if (total > tracked.acquireTimeouts) this.#metrics.acquireTimeouts.inc({ pool: name }, total - tracked.acquireTimeouts);
     tracked.acquireTimeouts = total;
   }
-}
-
-function bucketsOf(option: string, value: readonly number[] | undefined, fallback: readonly number[]): number[] {
-  if (value === undefined) return [...fallback];
-  const ok =
-    Array.isArray(value) &&
-    value.length > 0 &&
-    value.every((b, i) => typeof b === 'number' && Number.isFinite(b) && b > 0 && (i === 0 || b > (value[i - 1] as number)));
-  if (!ok) throw new InvalidOptionError(option, value, 'a non-empty array of increasing positive numbers (seconds)');
-  return [...value];
 }

@@ -1,15 +1,17 @@
 import { ConfigurableModuleBuilder, type DynamicModule } from '@nestjs/common';
-import type { ConnectionPoolOptions } from '../pool/index.js';
+import type { ConnectionPoolModulePoolOptions } from './config-string-options.js';
 import { withCoreModule } from './connection-pool-core.module.js';
 import { createConnectionPool } from './connection-pool.factory.js';
 import { ConnectionPoolRegistry, type RegisteredConnectionPool } from './connection-pool.registry.js';
 import {
   CONNECTION_POOL_MODULE_OPTIONS,
+  CONNECTION_POOL_NAME,
   CONNECTION_POOL_REGISTRATION,
   DEFAULT_POOL_NAME,
   assertPoolName,
   getConnectionPoolToken,
 } from './connection-pool.tokens.js';
+import { recordPoolDeclaration } from './unregistered-pool.fallbacks.js';
 
 /** Options of a `ConnectionPoolModule` registration that shape the module, not the pool. */
 export interface ConnectionPoolModuleExtras {
@@ -30,26 +32,28 @@ export interface ConnectionPoolModuleExtras {
  * @Injectable()
  * class PoolConfig implements ConnectionPoolOptionsFactory {
  *   constructor(private readonly config: ConfigService) {}
- *   createConnectionPoolOptions(): ConnectionPoolOptions {
- *     return { connector, maxConnections: this.config.getOrThrow<number>('POOL_MAX') };
+ *   createConnectionPoolOptions(): ConnectionPoolModulePoolOptions {
+ *     return { maxConnections: this.config.getOrThrow('POOL_MAX') }; // "8" from the environment is read as 8
  *   }
  * }
  * ```
  */
 export interface ConnectionPoolOptionsFactory {
-  createConnectionPoolOptions(): ConnectionPoolOptions | Promise<ConnectionPoolOptions>;
+  createConnectionPoolOptions(): ConnectionPoolModulePoolOptions | Promise<ConnectionPoolModulePoolOptions>;
 }
 
 function addPool(definition: DynamicModule, extras: ConnectionPoolModuleExtras): DynamicModule {
   const name = extras.name ?? DEFAULT_POOL_NAME;
   assertPoolName(name);
   const token = getConnectionPoolToken(name);
+  recordPoolDeclaration(name);
   return withCoreModule(definition, {
     isGlobal: extras.isGlobal,
     providers: [
+      { provide: CONNECTION_POOL_NAME, useValue: name },
       {
         provide: CONNECTION_POOL_REGISTRATION,
-        useFactory: (options: ConnectionPoolOptions | undefined, registry: ConnectionPoolRegistry): RegisteredConnectionPool =>
+        useFactory: (options: ConnectionPoolModulePoolOptions | undefined, registry: ConnectionPoolRegistry): RegisteredConnectionPool =>
           registry.register(name, createConnectionPool(name, options)),
         inject: [CONNECTION_POOL_MODULE_OPTIONS, ConnectionPoolRegistry],
       },
@@ -64,7 +68,7 @@ function addPool(definition: DynamicModule, extras: ConnectionPoolModuleExtras):
 }
 
 /** What `ConfigurableModuleBuilder` makes for `ConnectionPoolModule`. */
-export const { ConfigurableModuleClass, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } = new ConfigurableModuleBuilder<ConnectionPoolOptions>({
+export const { ConfigurableModuleClass, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } = new ConfigurableModuleBuilder<ConnectionPoolModulePoolOptions>({
   optionsInjectionToken: CONNECTION_POOL_MODULE_OPTIONS,
 })
   .setClassMethodName('forRoot')

@@ -42,6 +42,9 @@ export function assertPoolName(name: unknown): asserts name is string {
  */
 export const CONNECTION_POOL_REGISTRATION = Symbol('ConnectionPoolRegistration');
 
+/** The token of the name of one `ConnectionPoolModule` registration's pool (module-local). */
+export const CONNECTION_POOL_NAME = 'CONNECTION_POOL_NAME';
+
 /** The token of the options of one `ConnectionPoolModule` registration (module-local). */
 export const CONNECTION_POOL_MODULE_OPTIONS = 'CONNECTION_POOL_MODULE_OPTIONS';
 

@@ -14,6 +14,8 @@ export type {
   ConnectionPoolModuleOptions,
   ConnectionPoolOptionsFactory,
 } from './connection-pool.module-definition.js';
+export { poolOptionsFromConfig } from './config-string-options.js';
+export type { ConfigString, ConnectionPoolModulePoolOptions } from './config-string-options.js';
 export { DEFAULT_POOL_NAME, getConnectionPoolToken } from './connection-pool.tokens.js';
 export { InjectConnectionPool } from './inject-connection-pool.decorator.js';
 export { ConnectionPoolCoreModule } from './connection-pool-core.module.js';
@@ -22,7 +24,10 @@ export type { ConnectionPoolRegistryListener, RegisteredConnectionPool } from '.
 export { ConnectionPoolActivity } from './connection-pool.activity.js';
 export type { AddressConnectRecord, ConnectionPoolActivityOptions } from './connection-pool.activity.js';
 
-// Health (@nestjs/terminus).
+// A feature used without its optional peer (@nestjs/terminus, prom-client) throws this.
+export { MissingPeerDependencyError } from './optional-peer.js';
+
+// Health (@nestjs/terminus, loaded when the indicator is made).
 export { ConnectionPoolHealthIndicator } from './connection-pool.health.js';
 export type {
   ConnectionPoolLivenessDetails,
@@ -32,9 +37,10 @@ export type {
 } from './connection-pool.health.js';
 export { ConnectionPoolHealthModule } from './connection-pool-health.module.js';
 
-// Metrics (prom-client).
-export { CONNECTION_POOL_METRIC_NAMES, ConnectionPoolMetrics } from './connection-pool.metrics.js';
-export type { ConnectionPoolMetricsBuckets, ConnectionPoolMetricsOptions } from './connection-pool.metrics.js';
+// Metrics (prom-client, loaded when the metrics are made).
+export { ConnectionPoolMetrics } from './connection-pool.metrics.js';
+export { CONNECTION_POOL_METRIC_NAMES } from './connection-pool-metrics.options.js';
+export type { ConnectionPoolMetricName, ConnectionPoolMetricsBuckets, ConnectionPoolMetricsOptions } from './connection-pool-metrics.options.js';
 export { ConnectionPoolMetricsModule } from './connection-pool-metrics.module.js';
 export type {
   ConnectionPoolMetricsModuleAsyncOptions,

@@ -1,0 +1,157 @@
+import type * as PromClient from 'prom-client';
+import type { Counter, Gauge, Histogram, Metric } from 'prom-client';
+import type { ConnectionPoolMetricName, ResolvedMetricsOptions } from './connection-pool-metrics.options.js';
+
+/** The prom-client metrics of a {@link ConnectionPoolMetrics}, by role. */
+export interface ConnectionPoolInstruments {
+  readonly connections: Gauge<'pool' | 'state'>;
+  readonly addressConnections: Gauge<'pool' | 'address'>;
+  readonly leases: Gauge<'pool'>;
+  readonly waiters: Gauge<'pool'>;
+  readonly connects: Counter<'pool' | 'address'>;
+  readonly connectFailures: Counter<'pool' | 'address'>;
+  readonly acquisitions: Counter<'pool' | 'reused'>;
+  readonly evictions: Counter<'pool' | 'reason'>;
+  readonly leaks: Counter<'pool'>;
+  readonly retries: Counter<'pool'>;
+  readonly acquireTimeouts: Counter<'pool'>;
+  readonly acquireWait: Histogram<'pool'>;
+  readonly connectDuration: Histogram<'pool'>;
+  readonly leaseHold: Histogram<'pool'>;
+  /** Every one of them, to remove from the registry on dispose. */
+  readonly all: readonly Metric[];
+}
+
+/** What the metrics read at each scrape (prom-client's `collect`). */
+export interface ScrapeCollectors {
+  connections(): void;
+  addressConnections(): void;
+  leases(): void;
+  waiters(): void;
+  acquireTimeouts(): void;
+}
+
+/**
+ * Makes and registers the metrics with prom-client's classes (`promClient`, loaded by the
+ * caller when metrics are first used). Gauges and `acquire_timeouts_total` read the pools at
+ * each scrape through `collectors`.
+ */
+export function createPoolInstruments(
+  promClient: typeof PromClient,
+  options: ResolvedMetricsOptions,
+  collectors: ScrapeCollectors,
+): ConnectionPoolInstruments {
+  const { Counter, Gauge, Histogram } = promClient;
+  const registers = [options.registry];
+  const name = (suffix: ConnectionPoolMetricName): string => options.prefix + suffix;
+  const all: Metric[] = [];
+  const add = <M extends Metric>(metric: M): M => {
+    all.push(metric);
+    return metric;
+  };
+  return {
+    connections: add(
+      new Gauge({
+        name: name('connections'),
+        help: 'Connections in the pool by state (connecting, idle, inUse), read when scraped.',
+        labelNames: ['pool', 'state'],
+        registers,
+        collect: () => collectors.connections(),
+      }),
+    ),
+    addressConnections: add(
+      new Gauge({
+        name: name('address_connections'),
+        help: `Connections in the pool by (redacted) address, at most ${options.maxAddressLabels} addresses then "other", read when scraped.`,
+        labelNames: ['pool', 'address'],
+        registers,
+        collect: () => collectors.addressConnections(),
+      }),
+    ),
+    leases: add(
+      new Gauge({ name: name('leases'), help: 'Leases held now.', labelNames: ['pool'], registers, collect: () => collectors.leases() }),
+    ),
+    waiters: add(
+      new Gauge({
+        name: name('waiters'),
+        help: 'Acquirers waiting for a connection slot under the limits.',
+        labelNames: ['pool'],
+        registers,
+        collect: () => collectors.waiters(),
+      }),
+    ),
+    connects: add(
+      new Counter({ name: name('connects_total'), help: 'Connect attempts, by address.', labelNames: ['pool', 'address'], registers }),
+    ),
+    connectFailures: add(
+      new Counter({
+        name: name('connect_failures_total'),
+        help: 'Connect attempts that failed, by address.',
+        labelNames: ['pool', 'address'],
+        registers,
+      }),
+    ),
+    acquisitions: add(
+      new Counter({
+        name: name('acquisitions_total'),
+        help: 'Leases handed out; reused="true" for a pooled connection, "false" for a new one.',
+        labelNames: ['pool', 'reused'],
+        registers,
+      }),
+    ),
+    evictions: add(
+      new Counter({
+        name: name('evictions_total'),
+        help: 'Connections closed, by reason (keep-alive-expired, idle-limit, peer-closed, leaked, pool-closed, ...).',
+        labelNames: ['pool', 'reason'],
+        registers,
+      }),
+    ),
+    leaks: add(new Counter({ name: name('leaks_total'), help: 'Leases garbage-collected without release.', labelNames: ['pool'], registers })),
+    retries: add(
+      new Counter({
+        name: name('retries_total'),
+        help: 'Requests retried on a fresh connection (stale pooled connection).',
+        labelNames: ['pool'],
+        registers,
+      }),
+    ),
+    acquireTimeouts: add(
+      new Counter({
+        name: name('acquire_timeouts_total'),
+        help: 'Acquirers that waited past acquireTimeout (ERR_ACQUIRE_TIMEOUT).',
+        labelNames: ['pool'],
+        registers,
+        collect: () => collectors.acquireTimeouts(),
+      }),
+    ),
+    acquireWait: add(
+      new Histogram({
+        name: name('acquire_wait_seconds'),
+        help: 'How long acquirers waited for a lease, connect included.',
+        labelNames: ['pool'],
+        buckets: options.buckets.acquireWait,
+        registers,
+      }),
+    ),
+    connectDuration: add(
+      new Histogram({
+        name: name('connect_duration_seconds'),
+        help: 'How long successful connects took.',
+        labelNames: ['pool'],
+        buckets: options.buckets.connect,
+        registers,
+      }),
+    ),
+    leaseHold: add(
+      new Histogram({
+        name: name('lease_hold_seconds'),
+        help: 'How long leases were held before release.',
+        labelNames: ['pool'],
+        buckets: options.buckets.leaseHold,
+        registers,
+      }),
+    ),
+    all,
+  };
+}
