@@ -9,11 +9,17 @@ import type * as net from 'node:net';
  */
 export class ServiceName {
   #addresses: readonly string[];
+  readonly #rotate: boolean;
   /** How many times the name was resolved (once per connect). */
   lookups = 0;
 
-  constructor(addresses: readonly string[]) {
+  /**
+   * @param rotate - answer each lookup with the addresses rotated by one more (as a DNS
+   * server's round-robin does), so that a client that takes the first one spreads too.
+   */
+  constructor(addresses: readonly string[], options: { rotate?: boolean } = {}) {
     this.#addresses = [...addresses];
+    this.#rotate = options.rotate ?? false;
   }
 
   /** The addresses the name resolves to from now on. */
@@ -26,8 +32,10 @@ export class ServiceName {
   }
 
   readonly lookup: net.LookupFunction = (_hostname, options, callback) => {
+    const shift = this.#rotate && this.#addresses.length > 0 ? this.lookups % this.#addresses.length : 0;
     this.lookups++;
-    const answer: LookupAddress[] = this.#addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+    const ordered = [...this.#addresses.slice(shift), ...this.#addresses.slice(0, shift)];
+    const answer: LookupAddress[] = ordered.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
     setImmediate(() => {
       if (answer.length === 0) {
         callback(Object.assign(new Error('no such name'), { code: 'ENOTFOUND' }), '', 0);

@@ -1,0 +1,34 @@
+import * as http from 'node:http';
+import type * as net from 'node:net';
+import { request, type Dispatcher } from 'undici';
+
+/** One GET through an undici Dispatcher (the pool's), resolving with the body: the backend that answered. */
+export function getVia(dispatcher: Dispatcher, url: string): () => Promise<string> {
+  return async () => {
+    const { statusCode, body } = await request(url, { dispatcher });
+    const text = await body.text();
+    if (statusCode !== 200) throw new Error(`status ${statusCode}: ${text}`);
+    return text;
+  };
+}
+
+/**
+ * One GET through a Node `http.Agent` (the pool's `PooledAgent`, or Node's own), resolving with
+ * the body. `lookup` resolves the host for agents that make their own sockets (Node's).
+ */
+export function getWithAgent(agent: http.Agent, url: string, lookup?: net.LookupFunction): () => Promise<string> {
+  return () =>
+    new Promise<string>((resolve, reject) => {
+      const req = http.get(url, { agent, ...(lookup ? { lookup } : {}) }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          if (res.statusCode !== 200) reject(new Error(`status ${res.statusCode}: ${text}`));
+          else resolve(text);
+        });
+      });
+      req.on('error', reject);
+    });
+}
