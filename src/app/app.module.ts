@@ -23,6 +23,7 @@ import { DrainingMiddleware } from './lifecycle/draining.middleware.js';
 import { InFlightRequests } from './lifecycle/in-flight-requests.js';
 import { MetricsController } from './metrics/metrics.controller.js';
 import { MetricsRegistryModule } from './metrics/metrics-registry.module.js';
+import { OtlpMetricsExport } from './metrics/otlp-metrics.export.js';
 import { ProxyMetrics } from './metrics/proxy.metrics.js';
 import { CleanupTicksController } from './pool/cleanup-ticks.controller.js';
 import { CleanupTicksStreams } from './pool/cleanup-ticks.streams.js';
@@ -84,6 +85,7 @@ export class AppModule implements NestModule {
         InFlightRequests,
         ProxyService,
         ProxyMetrics,
+        ...OtlpMetricsExport.providers(config.otlpMetrics),
         AdminTokenGuard,
         LifecycleHealthIndicator,
         CleanupTicksStreams,

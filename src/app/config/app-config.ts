@@ -2,6 +2,7 @@ import type { BalanceMode } from '../../transport/index.js';
 import { RESERVED_ROUTE_PREFIXES, RESERVED_ROUTES } from '../routes.js';
 import { AppConfigError, type ConfigProblem } from './config.error.js';
 import { EnvValueError, type EnvVariable } from './env-variable.js';
+import { readOtlpMetricsConfig, type OtlpMetricsConfig } from '../metrics/otlp-metrics.config.js';
 import { ENV_VARIABLE_NAMES, ENV_VARIABLES, type LogFormat, type LogLevel, type ParsedEnv, type UpstreamHttp2Mode } from './env-variables.js';
 
 /** The upstream the proxy forwards to, when it is not the embedded one. */
@@ -45,6 +46,8 @@ export interface AppConfig {
   readonly eventsPath: string;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
+  /** The OTLP export of the metrics (the standard `OTEL_*` variables), or null: Prometheus' /metrics only. */
+  readonly otlpMetrics: OtlpMetricsConfig | null;
   /** Things worth telling the operator that do not stop the service (an unknown `POOL_*` variable). */
   readonly warnings: readonly string[];
 }
@@ -100,6 +103,7 @@ export function loadAppConfig(env: Readonly<Record<string, string | undefined>>)
       defaultText: stripTicks(ENV_VARIABLES.EVENTS_PATH.defaultText),
     });
   }
+  const otlpMetrics = readOtlpMetricsConfig(env, problems);
   if (problems.length > 0) throw new AppConfigError(problems);
 
   return {
@@ -123,6 +127,7 @@ export function loadAppConfig(env: Readonly<Record<string, string | undefined>>)
     eventsPath: values.EVENTS_PATH,
     logLevel: values.LOG_LEVEL,
     logFormat: values.LOG_FORMAT,
+    otlpMetrics,
     warnings: unknownVariableWarnings(env),
   };
 }

@@ -12,6 +12,14 @@ export type ProxyOutcome =
   /** The request was refused before reaching the upstream (a path that may not be forwarded). */
   | 'rejected';
 
+/** One proxied request, as {@link ProxyMetrics.observe} records it. */
+export interface ProxiedRequest {
+  readonly method: string;
+  readonly status: number;
+  readonly outcome: ProxyOutcome;
+  readonly seconds: number;
+}
+
 /** Methods kept as label values; any other counts as `OTHER`, so that clients cannot add series. */
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
@@ -25,6 +33,7 @@ export class ProxyMetrics implements OnApplicationShutdown {
   readonly #registry: Registry;
   readonly #requests: Counter<'method' | 'status' | 'outcome'>;
   readonly #duration: Histogram<'outcome'>;
+  readonly #listeners = new Set<(request: ProxiedRequest) => void>();
 
   constructor(registry: Registry) {
     this.#registry = registry;
@@ -48,6 +57,16 @@ export class ProxyMetrics implements OnApplicationShutdown {
     const upper = method.toUpperCase();
     this.#requests.inc({ method: KNOWN_METHODS.has(upper) ? upper : 'OTHER', status: String(status), outcome });
     this.#duration.observe({ outcome }, seconds);
+    if (this.#listeners.size > 0) {
+      const request: ProxiedRequest = { method, status, outcome, seconds };
+      for (const listener of this.#listeners) listener(request);
+    }
+  }
+
+  /** Tells `listener` of every request recorded from now on (the OTLP export does); returns what stops it. */
+  onRequest(listener: (request: ProxiedRequest) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** Leaves the registry as it found it (the names can be registered again). */
