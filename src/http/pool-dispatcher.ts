@@ -1,6 +1,7 @@
 import { Dispatcher, errors as undiciErrors } from 'undici';
 import {
   AddressResolver,
+  checkTlsOptions,
   InvalidOptionError,
   parseDuration,
   type Address,
@@ -181,9 +182,7 @@ export class PoolDispatcher extends Dispatcher implements ExchangeHost {
     if (http2 !== 'auto' && http2 !== 'always' && http2 !== 'never') {
       throw new InvalidOptionError('http2', http2, "'auto', 'always' or 'never'");
     }
-    if (options.tls !== undefined && (typeof options.tls !== 'object' || options.tls === null)) {
-      throw new InvalidOptionError('tls', options.tls, 'an object of TLS options (ca, cert, key, ...)');
-    }
+    checkTlsOptions('tls', options.tls);
     if (options.tls?.ALPNProtocols !== undefined) {
       throw new InvalidOptionError('tls', '[ALPNProtocols]', "no ALPNProtocols: the http2 option ('auto', 'always', 'never') decides them");
     }

@@ -2,7 +2,7 @@ import type { ClientRequest, IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, type AgentOptions as HttpsAgentOptions } from 'node:https';
 import { isIP, type Socket } from 'node:net';
 import type { AddressInput, AddressOptions, ConnectionPool, Lease, TlsAddressOptions } from '../pool/index.js';
-import { InvalidOptionError, parseDuration, type Duration } from '../pool/index.js';
+import { InvalidOptionError, checkTlsOptions, parseDuration, type Duration } from '../pool/index.js';
 import { SocketTransport } from '../transport/index.js';
 import { UnsupportedTransportError } from './errors.js';
 import { parseKeepAliveTimeout } from './keep-alive-hint.js';
@@ -115,9 +115,7 @@ export class PooledAgent extends HttpsAgent {
     if (protocol !== 'http:' && protocol !== 'https:') {
       throw new InvalidOptionError('protocol', protocol, "'http:' or 'https:'");
     }
-    if (options.tls !== undefined && (typeof options.tls !== 'object' || options.tls === null)) {
-      throw new InvalidOptionError('tls', options.tls, 'an object of TLS options (ca, cert, key, ...)');
-    }
+    checkTlsOptions('tls', options.tls);
     if (options.tls !== undefined && protocol === 'http:') {
       throw new InvalidOptionError('tls', '[TLS options]', "no TLS options on an 'http:' agent; use protocol: 'https:'");
     }

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { domainToASCII } from 'node:url';
 import { InvalidAddressError, describeValue } from './errors.js';
+import { checkTlsOptions } from './tls-options.js';
 
 /** The schemes the pool understands. `http:`/`tcp:` are cleartext; `https:`/`tls:` are TLS. */
 export type AddressProtocol = 'http:' | 'https:' | 'tcp:' | 'tls:';
@@ -291,6 +292,7 @@ function fromOptions(options: AddressOptions): Address {
   if (options.tls !== undefined && typeof options.tls !== 'boolean' && (typeof options.tls !== 'object' || options.tls === null)) {
     throw new InvalidAddressError(`tls ${describeValue(options.tls)} must be true, false or an object of TLS options`);
   }
+  if (typeof options.tls === 'object') checkTlsOptions('tls', options.tls);
   const port = checkPort(options.port ?? DEFAULT_PORTS[protocol], `{ host: ${JSON.stringify(options.host)} }`);
   if (options.family !== undefined && options.family !== 0 && options.family !== 4 && options.family !== 6) {
     throw new InvalidAddressError(`family ${describeValue(options.family)} must be 0, 4 or 6`);

@@ -5,6 +5,7 @@
 export { ConnectionPool } from './connection-pool.js';
 export type { AcquireOptions, CloseOptions, ConnectionInfo, PoolStats, RetryReport } from './connection-pool.js';
 export { AddressResolver, isAddress } from './address.js';
+export { checkTlsOptions } from './tls-options.js';
 export type { Address, AddressInput, AddressOptions, AddressProtocol, TlsAddressOptions } from './address.js';
 export { connectionMachine } from './connection.machine.js';
 export type { ConnectionContext, ConnectionInput, ConnectionMachineEvent, ConnectionOutput, ConnectionState, EvictEvent, EvictionReason } from './connection.machine.js';

@@ -2,6 +2,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import {
   InvalidOptionError,
+  checkTlsOptions,
   parseDuration,
   unrefTimerScheduler,
   type Address,
@@ -228,9 +229,7 @@ export class NetConnector implements Connector {
       throw new InvalidOptionError('balance', options.balance, `one of ${BALANCE_MODES.map((mode) => `'${mode}'`).join(', ')}`);
     }
     this.#balancer = balance === 'least-connections' ? new ConnectionBalancer(options.lookup) : null;
-    if (options.proxyTls !== undefined && (typeof options.proxyTls !== 'object' || options.proxyTls === null)) {
-      throw new InvalidOptionError('proxyTls', options.proxyTls, 'an object of tls.connect options');
-    }
+    checkTlsOptions('proxyTls', options.proxyTls);
     this.#proxyTls = options.proxyTls ?? {};
     this.#http2 = http2Settings(options.http2);
   }
