@@ -8,6 +8,9 @@ export interface ConnectionPoolInstruments {
   readonly addressConnections: Gauge<'pool' | 'address'>;
   readonly leases: Gauge<'pool'>;
   readonly waiters: Gauge<'pool'>;
+  readonly maxConnections: Gauge<'pool'>;
+  readonly maxConnectionsPerAddress: Gauge<'pool'>;
+  readonly cleanupOverdue: Gauge<'pool'>;
   readonly connects: Counter<'pool' | 'address'>;
   readonly connectFailures: Counter<'pool' | 'address'>;
   readonly acquisitions: Counter<'pool' | 'reused'>;
@@ -28,6 +31,9 @@ export interface ScrapeCollectors {
   addressConnections(): void;
   leases(): void;
   waiters(): void;
+  maxConnections(): void;
+  maxConnectionsPerAddress(): void;
+  cleanupOverdue(): void;
   acquireTimeouts(): void;
 }
 
@@ -78,6 +84,33 @@ export function createPoolInstruments(
         labelNames: ['pool'],
         registers,
         collect: () => collectors.waiters(),
+      }),
+    ),
+    maxConnections: add(
+      new Gauge({
+        name: name('max_connections'),
+        help: 'The pool option maxConnections (+Inf: no limit), to compare busy connections with.',
+        labelNames: ['pool'],
+        registers,
+        collect: () => collectors.maxConnections(),
+      }),
+    ),
+    maxConnectionsPerAddress: add(
+      new Gauge({
+        name: name('max_connections_per_address'),
+        help: 'The pool option maxConnectionsPerAddress (+Inf: no limit).',
+        labelNames: ['pool'],
+        registers,
+        collect: () => collectors.maxConnectionsPerAddress(),
+      }),
+    ),
+    cleanupOverdue: add(
+      new Gauge({
+        name: name('cleanup_overdue_seconds'),
+        help: "How late the cleanup stream's next tick is, read when scraped: 0 while it runs on time (or has nothing to clean), growing if its timers stopped.",
+        labelNames: ['pool'],
+        registers,
+        collect: () => collectors.cleanupOverdue(),
       }),
     ),
     connects: add(

@@ -23,6 +23,8 @@ interface Tracked {
  * | `connections` | gauge | `state` (`connecting`, `idle`, `inUse`) | `stats()` at scrape |
  * | `address_connections` | gauge | `address` | `connections()` at scrape |
  * | `leases`, `waiters` | gauge | | `stats()` at scrape |
+ * | `max_connections`, `max_connections_per_address` | gauge | | the pool's options (`+Inf`: no limit) |
+ * | `cleanup_overdue_seconds` | gauge | | how late the cleanup stream's next tick is, at scrape (0: on time) |
  * | `connects_total`, `connect_failures_total` | counter | `address` | `connect-start`, `connect-failed` |
  * | `acquisitions_total` | counter | `reused` (`true`/`false`) | `connection-acquired` |
  * | `evictions_total` | counter | `reason` (the close reason) | `connection-closed` |
@@ -68,6 +70,9 @@ export class ConnectionPoolMetrics {
       addressConnections: () => this.#collectAddressConnections(),
       leases: () => this.#collectPoolGauge(this.#metrics.leases, (pool) => pool.stats().leases),
       waiters: () => this.#collectPoolGauge(this.#metrics.waiters, (pool) => pool.stats().waiters),
+      maxConnections: () => this.#collectPoolGauge(this.#metrics.maxConnections, (pool) => pool.options.maxConnections),
+      maxConnectionsPerAddress: () => this.#collectPoolGauge(this.#metrics.maxConnectionsPerAddress, (pool) => pool.options.maxConnectionsPerAddress),
+      cleanupOverdue: () => this.#collectPoolGauge(this.#metrics.cleanupOverdue, cleanupOverdueSeconds),
       acquireTimeouts: () => this.#collectAcquireTimeouts(),
     });
   }
@@ -201,4 +206,10 @@ export class ConnectionPoolMetrics {
     if (total > tracked.acquireTimeouts) this.#metrics.acquireTimeouts.inc({ pool: name }, total - tracked.acquireTimeouts);
     tracked.acquireTimeouts = total;
   }
+}
+
+/** How late the cleanup stream's next tick is (s): the same measure as the liveness check's. */
+function cleanupOverdueSeconds(pool: ConnectionPool): number {
+  const due = pool.stats().cleanup.nextTickAt;
+  return due === null ? 0 : Math.max(0, pool.options.scheduler.now() - due) / 1_000;
 }

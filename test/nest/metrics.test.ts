@@ -99,7 +99,27 @@ describe('ConnectionPoolMetricsModule with a bare Registry', () => {
     expect(metrics.value(`${m('lease_hold_seconds')}_bucket`, { ...pl, le: '0.001' })).toBe(0);
     expect(metrics.value(`${m('lease_hold_seconds')}_bucket`, { ...pl, le: '0.01' })).toBe(3);
     expect(metrics.value(`${m('connect_duration_seconds')}_count`, pl)).toBe(2);
+    expect(metrics.value(m('max_connections'), pl)).toBe(1);
+    expect(metrics.value(m('max_connections_per_address'), pl)).toBe(Infinity);
+    expect(metrics.value(m('cleanup_overdue_seconds'), pl)).toBe(0);
     lease.release();
+  });
+
+  it("shows how late the cleanup stream's next tick is: 0 on time, growing once its timer no longer runs", async () => {
+    const registry = new Registry();
+    app = await createApp({
+      imports: [ConnectionPoolModule.forRoot({ connector: tcpConnector, scheduler: clock.scheduler, keepAlive: '10s' }), ConnectionPoolMetricsModule.forRoot({ registry })],
+    });
+    const pool = app.get(ConnectionPool);
+    (await pool.acquire(upstream.url)).release();
+    const overdue = async (): Promise<number | undefined> => parsePrometheusText(await registry.metrics()).value(m('cleanup_overdue_seconds'), { pool: 'default' });
+    clock.advanceBy(9_000);
+    expect(await overdue()).toBe(0);
+    // The tick due at 10 s never runs: the clock moves on without it.
+    clock.jumpBy(4_000);
+    expect(await overdue()).toBe(3);
+    clock.advanceBy(0);
+    expect(await overdue()).toBe(0);
   });
 
   it('labels two pools apart', async () => {
@@ -214,8 +234,9 @@ describe('ConnectionPoolMetrics', () => {
     const registry = new Registry();
     const metrics = new ConnectionPoolMetrics({ registry });
     const events = new Subject<PoolEvent>();
-    const stats = { waiters: 0, leases: 0, connecting: 0, idle: 0, inUse: 0, totals: { acquireTimeouts: 0 } } as PoolStats;
-    const fake = { events$: events, stats: () => stats, connections: () => [] } as unknown as ConnectionPool;
+    const stats = { waiters: 0, leases: 0, connecting: 0, idle: 0, inUse: 0, cleanup: { nextTickAt: null }, totals: { acquireTimeouts: 0 } } as unknown as PoolStats;
+    const options = { maxConnections: Infinity, maxConnectionsPerAddress: Infinity, scheduler: { now: () => 0 } };
+    const fake = { events$: events, options, stats: () => stats, connections: () => [] } as unknown as ConnectionPool;
     metrics.track('default', fake);
     events.next({ type: 'retry', at: 0, connectionId: 'c1', address: 'http://a.test:80', method: 'GET', reason: 'connection-reset' });
     events.next({ type: 'retry', at: 1, connectionId: 'c2', address: 'http://a.test:80', method: 'PUT', reason: 'stream-refused' });

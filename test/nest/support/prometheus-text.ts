@@ -36,7 +36,7 @@ export function parsePrometheusText(text: string): Exposition {
     for (const [, key, value] of (match[2] ?? '').matchAll(LABEL)) {
       labels[key as string] = (value as string).replace(/\\"/g, '"').replace(/\\\\/g, '\\');
     }
-    samples.push({ name: match[1] as string, labels, value: Number(match[3]) });
+    samples.push({ name: match[1] as string, labels, value: sampleValue(match[3] as string) });
   }
   const all = (name: string): Sample[] => samples.filter((s) => s.name === name);
   return {
@@ -47,4 +47,11 @@ export function parsePrometheusText(text: string): Exposition {
       return all(name).find((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
     },
   };
+}
+
+/** A sample's value: a float, or `+Inf`, `-Inf`, `NaN` as the format writes them. */
+function sampleValue(text: string): number {
+  if (text === '+Inf') return Infinity;
+  if (text === '-Inf') return -Infinity;
+  return Number(text);
 }
