@@ -74,7 +74,8 @@ describe('every manifest file', () => {
   })(K8S_DIR);
 
   it.each(files.map((file) => relative(K8S_DIR, file)))('%s parses as YAML (strict: no duplicate keys, no aliases)', (file) => {
-    expect(file).toMatch(/\.yaml$/);
+    // YAML, or the Grafana dashboard's JSON (JSON is YAML too).
+    expect(file).toMatch(/\.yaml$|^components\/monitoring\/grafana-dashboard\.json$/);
     expect(readYamlDocuments(join(K8S_DIR, file)).length).toBeGreaterThan(0);
   });
 });
@@ -82,21 +83,36 @@ describe('every manifest file', () => {
 describe.each(Object.keys(BUILDS) as Array<keyof typeof BUILDS>)('the %s build', (name) => {
   const objects = rendered[name];
 
-  it('has a Deployment, Service, ConfigMap, PodDisruptionBudget and HorizontalPodAutoscaler', () => {
-    expect(objects.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Service']);
+  // Only prod opts in to the monitoring component (it needs the Prometheus Operator's CRDs).
+  const monitoring = name === 'prod' ? ['ConfigMap', 'PrometheusRule', 'ServiceMonitor'] : [];
+
+  it('has a Deployment, Service, ConfigMap, PodDisruptionBudget and HorizontalPodAutoscaler (and in prod the monitoring)', () => {
+    expect(objects.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Service', ...monitoring].sort());
   });
 
-  it.each(['ConfigMap', 'Deployment', 'Service', 'PodDisruptionBudget', 'HorizontalPodAutoscaler'])('%s validates against the Kubernetes schema, with no unknown field', (kind) => {
-    const object = find(objects, kind);
-    expect(() => validateSchema(object)).not.toThrow();
-    expect(unknownFields(object)).toEqual([]);
+  it.each(['Deployment', 'Service', 'PodDisruptionBudget', 'HorizontalPodAutoscaler', 'ServiceMonitor', 'PrometheusRule'])(
+    '%s validates against the Kubernetes schema, with no unknown field',
+    (kind) => {
+      const object = objects.find((o) => o.kind === kind);
+      if (object === undefined) return expect(monitoring).not.toContain(kind);
+      expect(() => validateSchema(object)).not.toThrow();
+      expect(unknownFields(object)).toEqual([]);
+    },
+  );
+
+  it('every ConfigMap validates against the Kubernetes schema, with no unknown field', () => {
+    for (const object of objects.filter((o) => o.kind === 'ConfigMap')) {
+      expect(() => validateSchema(object)).not.toThrow();
+      expect(unknownFields(object)).toEqual([]);
+    }
   });
 
   it('labels everything with the recommended app.kubernetes.io/* labels, the version being the package version', () => {
     const deployment = find(objects, 'Deployment');
     const template = (deployment.spec as { template: { metadata: { labels: Record<string, string> } } }).template;
     for (const labels of [...objects.map((o) => o.metadata.labels ?? {}), template.metadata.labels]) {
-      expect(Object.keys(labels).sort()).toEqual([...RECOMMENDED_LABELS].sort());
+      // Beyond them, only the label Grafana's dashboard sidecar looks for.
+      expect(Object.keys(labels).filter((key) => key !== 'grafana_dashboard').sort()).toEqual([...RECOMMENDED_LABELS].sort());
       expect(labels['app.kubernetes.io/name']).toBe(pkg.name);
       expect(labels['app.kubernetes.io/version']).toBe(pkg.version);
     }

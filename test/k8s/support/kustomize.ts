@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 
@@ -11,7 +11,7 @@ export type K8sObject = Record<string, unknown> & {
 };
 
 /** The kustomization fields this minimal builder implements; any other fails the build. */
-const SUPPORTED = new Set(['apiVersion', 'kind', 'resources', 'namespace', 'images', 'patches']);
+const SUPPORTED = new Set(['apiVersion', 'kind', 'resources', 'components', 'configMapGenerator', 'namespace', 'images', 'patches']);
 
 /**
  * Strategic merge keys of the lists the manifests patch (as Kubernetes' own patch strategy
@@ -42,19 +42,21 @@ export function readYamlDocuments(file: string): unknown[] {
 
 /**
  * `kustomize build <dir>` for the subset of kustomize these manifests use: `resources` (files
- * and directories), `namespace`, `images` and `patches` (strategic merge patches given by
- * `path`, their target named by their own kind and name). Anything else makes it fail rather
- * than render something kustomize would not.
+ * and directories), `components`, `configMapGenerator` (from files, without a name hash),
+ * `namespace`, `images` and `patches` (strategic merge patches given by `path`, their target
+ * named by their own kind and name). Anything else makes it fail rather than render
+ * something kustomize would not.
  */
-export function kustomizeBuild(dir: string): K8sObject[] {
+export function kustomizeBuild(dir: string, expectedKind: 'Kustomization' | 'Component' = 'Kustomization'): K8sObject[] {
   const file = join(dir, 'kustomization.yaml');
   const [kustomization] = readYamlDocuments(file) as Array<Record<string, unknown>>;
   if (kustomization === undefined) throw new Error(`${file} is empty`);
   for (const key of Object.keys(kustomization)) {
     if (!SUPPORTED.has(key)) throw new Error(`${file}: "${key}" is not supported by the test's kustomize (supported: ${[...SUPPORTED].join(', ')})`);
   }
-  if (kustomization.apiVersion !== 'kustomize.config.k8s.io/v1beta1' || kustomization.kind !== 'Kustomization') {
-    throw new Error(`${file}: expected apiVersion kustomize.config.k8s.io/v1beta1 and kind Kustomization`);
+  const apiVersion = expectedKind === 'Component' ? 'kustomize.config.k8s.io/v1alpha1' : 'kustomize.config.k8s.io/v1beta1';
+  if (kustomization.apiVersion !== apiVersion || kustomization.kind !== expectedKind) {
+    throw new Error(`${file}: expected apiVersion ${apiVersion} and kind ${expectedKind}`);
   }
 
   const objects: K8sObject[] = [];
@@ -63,6 +65,10 @@ export function kustomizeBuild(dir: string): K8sObject[] {
     if (statSync(path).isDirectory()) objects.push(...kustomizeBuild(path));
     else objects.push(...(readYamlDocuments(path) as K8sObject[]));
   }
+  objects.push(...generateConfigMaps(file, dir, kustomization.configMapGenerator));
+  // Components add their objects after the resources; this kustomization's own transformers
+  // (namespace, images, patches) then apply to them too.
+  for (const component of (kustomization.components as string[] | undefined) ?? []) objects.push(...kustomizeBuild(join(dir, component), 'Component'));
 
   for (const patch of (kustomization.patches as Array<Record<string, unknown>> | undefined) ?? []) {
     if (Object.keys(patch).join() !== 'path') throw new Error(`${file}: only patches given by "path" are supported`);
@@ -89,6 +95,23 @@ export function kustomizeBuild(dir: string): K8sObject[] {
     for (const object of objects) if (!CLUSTER_SCOPED.has(object.kind)) object.metadata = { ...object.metadata, namespace };
   }
   return objects;
+}
+
+interface ConfigMapGenerator {
+  name: string;
+  files?: string[];
+  options?: { disableNameSuffixHash?: boolean; labels?: Record<string, string> };
+}
+
+/** ConfigMaps of `configMapGenerator`: one key per file (its base name), as kustomize makes them without a hash suffix. */
+function generateConfigMaps(file: string, dir: string, generators: unknown): K8sObject[] {
+  return ((generators as ConfigMapGenerator[] | undefined) ?? []).map((generator) => {
+    const keys = Object.keys(generator).sort().join();
+    if (!['files,name', 'files,name,options'].includes(keys)) throw new Error(`${file}: only configMapGenerator entries with name, files and options are supported`);
+    if (generator.options?.disableNameSuffixHash !== true) throw new Error(`${file}: configMapGenerator ${generator.name} needs options.disableNameSuffixHash: true (the test's kustomize adds no hash)`);
+    const data = Object.fromEntries((generator.files ?? []).map((path) => [basename(path), readFileSync(join(dir, path), 'utf8')]));
+    return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: generator.name, ...(generator.options.labels ? { labels: { ...generator.options.labels } } : {}) }, data };
+  });
 }
 
 /** The containers of every workload among `objects` (mutable, in place). */
