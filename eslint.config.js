@@ -19,6 +19,12 @@ export default tseslint.config(
     },
   },
   {
+    // The CommonJS consumer of test/consumers: a user's script, require() and all.
+    files: ['test/consumers/fixtures/**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // The benchmarks are plain Node.js scripts.
     files: ['bench/**/*.js'],
     languageOptions: {

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The repository's root. */
@@ -9,9 +10,10 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /**
  * Where installs made by tests are kept between runs, keyed by what went into them: a folder
- * under node_modules/.cache (so that `npm ci`, which empties node_modules, also empties it).
+ * of the system's temporary directory, one per checkout. Never inside the repository, whose
+ * node_modules Node would find from an install there (a missing package would go unnoticed).
  */
-export const INSTALL_CACHE = process.env.RCP_INSTALL_CACHE ?? join(ROOT, 'node_modules', '.cache', 'reactive-connection-pool-tests');
+export const INSTALL_CACHE = process.env.RCP_INSTALL_CACHE ?? join(tmpdir(), 'reactive-connection-pool-tests', hashOf(ROOT));
 
 /** A short hash of `parts`, for cache keys. */
 export function hashOf(...parts: Array<string | Buffer>): string {
@@ -56,6 +58,7 @@ export function npm(args: readonly string[], cwd: string): Promise<RunResult> {
  */
 export async function cachedInstall(name: string, key: string, prepare: (dir: string) => void, install: (dir: string) => Promise<unknown>): Promise<string> {
   const dir = join(INSTALL_CACHE, `${name}-${key}`);
+  assertNoNodeModulesAbove(dir);
   const complete = join(dir, '.install-complete');
   if (existsSync(complete)) return dir;
   rmSync(dir, { recursive: true, force: true });
@@ -64,6 +67,13 @@ export async function cachedInstall(name: string, key: string, prepare: (dir: st
   await install(dir);
   writeFileSync(complete, `${new Date().toISOString()}\n`);
   return dir;
+}
+
+/** Node looks for packages in every node_modules above a folder: an install must have none there. */
+function assertNoNodeModulesAbove(dir: string): void {
+  for (let parent = dirname(dir); parent !== dirname(parent); parent = dirname(parent)) {
+    if (existsSync(join(parent, 'node_modules'))) throw new Error(`${join(parent, 'node_modules')} would be seen by the install in ${dir}: set RCP_INSTALL_CACHE elsewhere`);
+  }
 }
 
 /** The apparent size of a folder's files, in bytes (links not followed). */
