@@ -838,10 +838,13 @@ export class ConnectionPool {
     abort.signal.addEventListener('abort', onConnectAborted, { once: true });
     let timeout: Subscription | null = null;
     if (this.#options.connectTimeoutMs !== Infinity) {
-      timeout = scheduler.schedule(
-        () => abort.abort(new ConnectTimeoutError(String(bucket.address), this.#options.connectTimeoutMs)),
-        this.#options.connectTimeoutMs,
-      );
+      timeout = scheduler.schedule(() => {
+        // A timer that fires late (the event loop was blocked while the connect completed)
+        // runs before the I/O that waited with it: look once more after that I/O has been
+        // read, and give up only if the connect is still not done (as undici does: its issue
+        // 3410). In virtual time this second look runs at the same instant.
+        timeout = scheduler.schedule(() => abort.abort(new ConnectTimeoutError(String(bucket.address), this.#options.connectTimeoutMs)), 0);
+      }, this.#options.connectTimeoutMs);
     }
     const signal = waiter.signal;
     if (signal !== undefined) {

@@ -3,12 +3,21 @@ import { Subscription, type SchedulerAction, type SchedulerLike } from 'rxjs';
 /** The longest delay setTimeout honours. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+// The timer functions as they are when this module loads. Test doubles and fake timers
+// (sinon's, Jest's, a replaced global.setTimeout) installed later must not reach the pool's
+// own clock: a fake one would never fire (or fire at once, over and over, under runAll()),
+// and a stand-in may return something that is not a Node Timeout. A pool is put in virtual
+// time through its `scheduler` option instead.
+const realSetTimeout = globalThis.setTimeout;
+const realClearTimeout = globalThis.clearTimeout;
+const realDateNow = Date.now.bind(Date);
+
 /**
  * One scheduled piece of work whose timer does not keep the process alive. Supports
  * rescheduling (`this.schedule(state, delay)` inside the work), as RxJS operators expect.
  */
 class UnrefTimerAction<T> extends Subscription implements SchedulerAction<T> {
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: ReturnType<typeof realSetTimeout> | undefined;
   readonly #work: (this: SchedulerAction<T>, state?: T) => void;
 
   constructor(work: (this: SchedulerAction<T>, state?: T) => void) {
@@ -20,7 +29,7 @@ class UnrefTimerAction<T> extends Subscription implements SchedulerAction<T> {
     if (this.closed) return this;
     this.#clear();
     if (delay === Infinity) return this; // never: nothing to arm
-    this.#arm(state, Date.now() + Math.max(0, delay));
+    this.#arm(state, realDateNow() + Math.max(0, delay));
     return this;
   }
 
@@ -29,10 +38,10 @@ class UnrefTimerAction<T> extends Subscription implements SchedulerAction<T> {
    * wait (a 25-day timeout is a valid duration) is made of several timers.
    */
   #arm(state: T | undefined, dueAt: number): void {
-    const wait = Math.min(Math.max(0, dueAt - Date.now()), MAX_TIMER_MS);
-    this.#timer = setTimeout(() => {
+    const wait = Math.min(Math.max(0, dueAt - realDateNow()), MAX_TIMER_MS);
+    this.#timer = realSetTimeout(() => {
       this.#timer = undefined;
-      if (Date.now() < dueAt) {
+      if (realDateNow() < dueAt) {
         this.#arm(state, dueAt);
         return;
       }
@@ -43,12 +52,13 @@ class UnrefTimerAction<T> extends Subscription implements SchedulerAction<T> {
         throw error;
       }
     }, wait);
-    this.#timer.unref();
+    // A stand-in installed before this module loaded may return a plain id.
+    (this.#timer as { unref?: () => void }).unref?.();
   }
 
   #clear(): void {
     if (this.#timer !== undefined) {
-      clearTimeout(this.#timer);
+      realClearTimeout(this.#timer);
       this.#timer = undefined;
     }
   }
@@ -61,7 +71,7 @@ class UnrefTimerAction<T> extends Subscription implements SchedulerAction<T> {
  */
 export class UnrefTimerScheduler implements SchedulerLike {
   now(): number {
-    return Date.now();
+    return realDateNow();
   }
 
   schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay = 0, state?: T): Subscription {
