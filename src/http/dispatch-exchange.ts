@@ -2,21 +2,14 @@ import type { Duplex } from 'node:stream';
 import { errors as undiciErrors } from 'undici';
 import type { Address, ConnectionPool, Lease } from '../pool/index.js';
 import { Http2SessionTransport, SocketTransport } from '../transport/index.js';
+import { connectToPortZero } from './connect-failure.js';
+import type { DispatchRequest } from './dispatch-request.js';
 import { ConnectionGoneError, StaleConnectionError, UnsupportedTransportError } from './errors.js';
 import { h1ClientFor, type H1ClientOptions } from './h1-client.js';
-import { sendOverHttp2, type H2RequestOptions } from './h2-request.js';
-import { parseKeepAliveTimeout } from './keep-alive-hint.js';
-import { isHeaderName, listsCloseOption } from './raw-headers.js';
+import { H1ConnectionState } from './h1-connection-state.js';
+import { sendOverHttp2 } from './h2-request.js';
 import type { LegacyHandler } from './legacy-handler.js';
 import { classifyFailure, decideRetry, isReplayableBody, type FailureVerdict } from './retry-policy.js';
-import type { DispatchHeaders } from './request-headers.js';
-
-/** The dispatch options an exchange reads (the rest go to undici's Client as they are). */
-export interface ExchangeOptions extends H2RequestOptions {
-  readonly headers?: DispatchHeaders;
-  /** undici's `reset`: close the connection after this request. */
-  readonly reset?: boolean;
-}
 
 /** What an exchange needs from its dispatcher. */
 export interface ExchangeHost {
@@ -30,6 +23,12 @@ export interface ExchangeHost {
   readonly mayRetry: boolean;
   exchangeDone(exchange: DispatchExchange): void;
 }
+
+/**
+ * Where a request goes: a pooled address, or port 0 of a host, which the pool refuses and the
+ * operating system is asked about (see `connectToPortZero`).
+ */
+export type ExchangeTarget = Address | { readonly portZeroOf: string };
 
 type Phase = 'acquiring' | 'sending' | 'upgraded' | 'done';
 
@@ -57,9 +56,9 @@ export class DispatchExchange implements LegacyHandler {
   /** @internal */
   inFlightNext: DispatchExchange | null = null;
   readonly #host: ExchangeHost;
-  readonly #options: ExchangeOptions;
+  readonly #request: DispatchRequest;
   readonly #user: LegacyHandler;
-  readonly #address: Address;
+  readonly #target: ExchangeTarget;
   #phase: Phase = 'acquiring';
   #lease: Lease | null = null;
   #transport: SocketTransport | Http2SessionTransport | null = null;
@@ -75,18 +74,14 @@ export class DispatchExchange implements LegacyHandler {
   #retried = false;
   /** Attempts whose HTTP/1.1 connection closed before the request was written (see MAX_UNSENT_RESENDS). */
   #unsentResends = 0;
-  /** The server's Keep-Alive timeout less the margin, from this response (HTTP/1.1). */
-  #idleTimeout: number | undefined = undefined;
-  /** The response said `Connection: close` (HTTP/1.1). */
-  #closeAfter = false;
-  /** undici wrote the whole request (HTTP/1.1). */
-  #requestSent = false;
+  /** What the HTTP/1.1 attempt learns of its connection. */
+  readonly #h1 = new H1ConnectionState();
 
-  constructor(host: ExchangeHost, options: ExchangeOptions, user: LegacyHandler, address: Address) {
+  constructor(host: ExchangeHost, request: DispatchRequest, user: LegacyHandler, target: ExchangeTarget) {
     this.#host = host;
-    this.#options = options;
+    this.#request = request;
     this.#user = user;
-    this.#address = address;
+    this.#target = target;
   }
 
   /** Tells the caller it may abort, then leases a connection. */
@@ -97,7 +92,16 @@ export class DispatchExchange implements LegacyHandler {
       this.#fail(toError(error));
       return;
     }
-    if (this.#phase === 'acquiring') this.#acquire(true);
+    if (this.#phase !== 'acquiring') return;
+    if ('portZeroOf' in this.#target) {
+      connectToPortZero(this.#target.portZeroOf).then((error) => guarded(() => this.#fail(error)));
+      return;
+    }
+    this.#acquire(true);
+  }
+
+  get #address(): Address {
+    return this.#target as Address;
   }
 
   /**
@@ -157,17 +161,15 @@ export class DispatchExchange implements LegacyHandler {
     // For the pool's leak reports (lease-held-too-long): what the lease is for. Not when
     // nobody asked, since it costs a string per request.
     if (this.#host.describesLeases) {
-      lease.describe(`${this.#options.method} ${this.#target()}: request in flight, or its response body not read to the end (read it, or dump it)`);
+      lease.describe(`${this.#request.method} ${this.#shownTarget()}: request in flight, or its response body not read to the end (read it, or dump it)`);
     }
     const transport = lease.transport;
     if (transport instanceof Http2SessionTransport) {
       this.#transport = transport;
-      sendOverHttp2(transport, this.#options, this, this.#host.h1Options);
+      sendOverHttp2(transport, this.#request, this, this.#host.h1Options);
     } else if (transport instanceof SocketTransport) {
       this.#transport = transport;
-      this.#idleTimeout = undefined;
-      this.#closeAfter = false;
-      this.#requestSent = false;
+      this.#h1.reset();
       const socket = transport.socket;
       if (socket.destroyed || !socket.writable) {
         // Closed between the pool's health check and now: the request was never sent.
@@ -180,7 +182,7 @@ export class DispatchExchange implements LegacyHandler {
         this.onError(new ConnectionGoneError(String(this.#address)));
         return;
       }
-      client.dispatch(this.#options as Parameters<typeof client.dispatch>[0], this);
+      client.dispatch(this.#request as unknown as Parameters<typeof client.dispatch>[0], this);
     } else {
       this.#transport = null;
       this.onError(
@@ -208,7 +210,7 @@ export class DispatchExchange implements LegacyHandler {
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     this.#responseStarted = true;
-    if (statusCode >= 200 && this.#transport instanceof SocketTransport) this.#readConnectionHeaders(rawHeaders);
+    if (statusCode >= 200 && this.#transport instanceof SocketTransport) this.#h1.readResponseHeaders(rawHeaders, this.#host.keepAliveHintMarginMs);
     return this.#user.onHeaders?.(statusCode, rawHeaders, resume, statusText) !== false;
   }
 
@@ -244,7 +246,7 @@ export class DispatchExchange implements LegacyHandler {
       // which stays for a failure after the request was written.
       const verdict = unsent;
       this.#unsentResends++;
-      this.#host.pool.reportRetry(lease, { method: this.#options.method, reason: verdict.reason });
+      this.#host.pool.reportRetry(lease, { method: this.#request.method, reason: verdict.reason });
       this.#giveBack(true);
       this.#phase = 'acquiring';
       this.#acquire(false);
@@ -253,21 +255,21 @@ export class DispatchExchange implements LegacyHandler {
     if (!this.#responseStarted && !this.#retried && this.#abortReason === null && this.#host.mayRetry) {
       const decision = decideRetry({
         error,
-        method: this.#options.method,
-        headers: this.#options.headers,
-        body: this.#options.body,
+        method: this.#request.method,
+        headers: this.#request.headers,
+        body: this.#request.body,
         reused: lease.reused,
       });
       if (decision.retry) {
         this.#retried = true;
-        this.#host.pool.reportRetry(lease, { method: this.#options.method, reason: decision.reason });
+        this.#host.pool.reportRetry(lease, { method: this.#request.method, reason: decision.reason });
         this.#giveBack(true);
         this.#phase = 'acquiring';
         this.#acquire(false);
         return;
       }
       if (decision.stale !== null) {
-        error = new StaleConnectionError(this.#options.method, this.#target(), decision.stale.reason, decision.stale.why, error);
+        error = new StaleConnectionError(this.#request.method, this.#shownTarget(), decision.stale.reason, decision.stale.why, error);
       }
     }
     this.#phase = 'done';
@@ -294,7 +296,7 @@ export class DispatchExchange implements LegacyHandler {
   }
 
   onRequestSent(): void {
-    this.#requestSent = true;
+    this.#h1.requestSent = true;
     this.#user.onRequestSent?.();
   }
 
@@ -310,7 +312,7 @@ export class DispatchExchange implements LegacyHandler {
    */
   #neverWritten(error: Error): FailureVerdict | null {
     if (this.#attemptWriting || this.#responseStarted || !(this.#transport instanceof SocketTransport)) return null;
-    if (this.#unsentResends >= MAX_UNSENT_RESENDS || !isReplayableBody(this.#options.body)) return null;
+    if (this.#unsentResends >= MAX_UNSENT_RESENDS || !isReplayableBody(this.#request.body)) return null;
     const verdict = classifyFailure(error);
     return verdict?.unprocessed === true ? verdict : null;
   }
@@ -338,51 +340,15 @@ export class DispatchExchange implements LegacyHandler {
     this.#transport = null;
     if (this.#phase === 'done') this.#host.exchangeDone(this);
     if (lease === null) return;
-    if (!(transport instanceof SocketTransport)) {
-      // An HTTP/2 stream is over when it reports; the session's health is the pool's to check.
-      lease.release();
-      return;
-    }
-    const idleTimeout = this.#idleTimeout;
-    transport.idleTimeout = idleTimeout;
-    if (!failed && this.#requestSent && !this.#closeAfter && this.#options.reset !== true && !(idleTimeout !== undefined && idleTimeout <= 0)) {
-      // The common case: undici keeps the socket for the next request. (An HTTP/1.0 response
-      // without keep-alive is the exception nobody can see from here: undici closes the
-      // socket just after, the pool sees it close, and a request that got it meanwhile is
-      // sent again, as never written.)
-      lease.release();
-      return;
-    }
-    // Otherwise undici decides right after this report whether the socket lives on (it
-    // destroys it after `Connection: close`, a request body still being written, a `reset`
-    // request...): look once it has.
-    queueMicrotask(() => {
-      if (failed || transport.socket.destroyed || (idleTimeout !== undefined && idleTimeout <= 0)) lease.noNewExchanges();
-      lease.release();
-    });
-  }
-
-  /**
-   * Reads `Keep-Alive` (the server's timeout, less the margin) and `Connection` (`close`) of an
-   * HTTP/1.1 response: both names are 10 bytes long, which skips the other headers cheaply.
-   */
-  #readConnectionHeaders(rawHeaders: Buffer[]): void {
-    for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-      const name = rawHeaders[i] as Buffer;
-      if (name.length !== 10) continue;
-      if (isHeaderName(name, KEEP_ALIVE)) {
-        const hintMs = parseKeepAliveTimeout(String(rawHeaders[i + 1]));
-        this.#idleTimeout = hintMs === undefined ? undefined : hintMs - this.#host.keepAliveHintMarginMs;
-      } else if (isHeaderName(name, CONNECTION) && listsCloseOption(rawHeaders[i + 1] as Buffer)) {
-        this.#closeAfter = true;
-      }
-    }
+    // An HTTP/2 stream is over when it reports; the session's health is the pool's to check.
+    if (transport instanceof SocketTransport) this.#h1.giveBack(lease, transport, failed, this.#request.reset === true);
+    else lease.release();
   }
 
   /** The request's origin and path, without query (nothing secret), for messages. */
-  #target(): string {
+  #shownTarget(): string {
     const { protocol, host, port } = this.#address;
-    const path = typeof this.#options.path === 'string' ? (this.#options.path.split(/[?#]/, 1)[0] ?? '') : '';
+    const path = this.#request.path.split(/[?#]/, 1)[0] ?? '';
     return `${protocol}//${host.includes(':') ? `[${host}]` : host}:${port}${path}`;
   }
 }
@@ -404,9 +370,6 @@ function guarded(run: () => void): void {
     });
   }
 }
-
-const KEEP_ALIVE = Buffer.from('keep-alive', 'latin1');
-const CONNECTION = Buffer.from('connection', 'latin1');
 
 function toError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));

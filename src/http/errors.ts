@@ -1,7 +1,7 @@
 import type { RetryReason } from '../pool/index.js';
 
 /** The stable codes of the HTTP layer's own errors. */
-export type HttpPoolErrorCode = 'ERR_STALE_CONNECTION' | 'ERR_CONNECTION_GONE' | 'ERR_UNSUPPORTED_TRANSPORT' | 'ERR_HTTP2_STREAM_FAILED';
+export type HttpPoolErrorCode = 'ERR_STALE_CONNECTION' | 'ERR_CONNECTION_GONE' | 'ERR_UNSUPPORTED_TRANSPORT';
 
 /** What each retry reason says happened, for messages. */
 const WHAT_HAPPENED: Readonly<Record<RetryReason, string>> = {
@@ -72,27 +72,5 @@ export class UnsupportedTransportError extends Error {
   constructor(client: string, target: string, detail: string) {
     super(`${client} cannot use the connection the pool gave it for ${target}: ${detail}`);
     this.name = 'UnsupportedTransportError';
-  }
-}
-
-/**
- * An HTTP/2 stream ended without a complete response: the server reset it (RST_STREAM), or
- * its session closed under it. `rstCode` is the stream's HTTP/2 error code, when it had one.
- * When this happened before any response byte and the request was safe to send again, the
- * dispatcher did so; this reaches the caller otherwise.
- */
-export class Http2StreamError extends Error {
-  /** Always `ERR_HTTP2_STREAM_FAILED`. */
-  readonly code = 'ERR_HTTP2_STREAM_FAILED' as const;
-  /** The stream's HTTP/2 error code (RFC 9113 7), if any: 7 is REFUSED_STREAM, 8 CANCEL. */
-  readonly rstCode: number | undefined;
-
-  constructor(what: string, rstCode: number | undefined) {
-    super(
-      `The HTTP/2 stream ${what}${rstCode === undefined ? '' : ` (HTTP/2 error code ${rstCode})`}. ` +
-        'The server reset it or its connection closed; send the request again if that is safe.',
-    );
-    this.name = 'Http2StreamError';
-    this.rstCode = rstCode;
   }
 }

@@ -7,7 +7,7 @@ export { PooledAgent } from './pooled-agent.js';
 export type { PooledAgentOptions } from './pooled-agent.js';
 export { PoolDispatcher } from './pool-dispatcher.js';
 export type { PoolDispatcherOptions } from './pool-dispatcher.js';
-export { ConnectionGoneError, Http2StreamError, StaleConnectionError, UnsupportedTransportError } from './errors.js';
+export { ConnectionGoneError, StaleConnectionError, UnsupportedTransportError } from './errors.js';
 export type { HttpPoolErrorCode } from './errors.js';
 export { classifyFailure, decideRetry, isIdempotent, isReplayableBody } from './retry-policy.js';
 export type { FailedAttempt, FailureVerdict, RetryDecision } from './retry-policy.js';

@@ -164,19 +164,8 @@ class ControllerAdapter implements LegacyHandler {
 
 /**
  * The handler as a {@link LegacyHandler}: itself, or adapted when it speaks the newer
- * interface: it has `onRequestStart` (undici's own test), or it has newer methods and none of
- * the older ones.
+ * interface (it has `onRequestStart`: undici's own test, see `prepareDispatch`).
  */
 export function toLegacyHandler(handler: object): LegacyHandler {
-  const newer = handler as ControllerHandler;
-  const older = handler as LegacyHandler;
-  // The common case first: the legacy interface, which undici.request and fetch speak.
-  if (typeof newer.onRequestStart !== 'function' && typeof older.onHeaders === 'function') return older;
-  const speaksNewer =
-    typeof newer.onRequestStart === 'function' ||
-    ((typeof newer.onResponseStart === 'function' || typeof newer.onResponseData === 'function' || typeof newer.onResponseEnd === 'function') &&
-      typeof older.onHeaders !== 'function' &&
-      typeof older.onData !== 'function' &&
-      typeof older.onComplete !== 'function');
-  return speaksNewer ? new ControllerAdapter(newer) : older;
+  return typeof (handler as ControllerHandler).onRequestStart === 'function' ? new ControllerAdapter(handler as ControllerHandler) : (handler as LegacyHandler);
 }

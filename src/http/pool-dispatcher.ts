@@ -4,13 +4,13 @@ import {
   checkTlsOptions,
   InvalidOptionError,
   parseDuration,
-  type Address,
   type AddressOptions,
   type ConnectionPool,
   type Duration,
   type TlsAddressOptions,
 } from '../pool/index.js';
-import { DispatchExchange, type ExchangeHost, type ExchangeOptions } from './dispatch-exchange.js';
+import { DispatchExchange, type ExchangeHost, type ExchangeTarget } from './dispatch-exchange.js';
+import { prepareDispatch } from './dispatch-request.js';
 import type { H1ClientOptions } from './h1-client.js';
 import { toLegacyHandler } from './legacy-handler.js';
 
@@ -151,7 +151,7 @@ export class PoolDispatcher extends Dispatcher implements ExchangeHost {
   readonly #retry: boolean;
   readonly #resolver = new AddressResolver();
   /** Addresses by origin (and whether for an upgrade), so that a request costs a map lookup. */
-  readonly #addresses = new Map<string, Address>();
+  readonly #addresses = new Map<string, ExchangeTarget>();
   /**
    * Exchanges in flight, for close() and destroy(): a list threaded through the exchanges
    * themselves, since a Set's churn (one add and one delete per request) costs more garbage
@@ -161,7 +161,7 @@ export class PoolDispatcher extends Dispatcher implements ExchangeHost {
   /** The last origin dispatched to, and its address (see #addressFor). */
   #lastOrigin: unknown = undefined;
   #lastHttp1Only = false;
-  #lastAddress: Address | null = null;
+  #lastAddress: ExchangeTarget | null = null;
   #inFlightCount = 0;
   #idleWaiters: Array<() => void> = [];
   #closed = false;
@@ -242,7 +242,10 @@ export class PoolDispatcher extends Dispatcher implements ExchangeHost {
       if (this.#closed) throw new undiciErrors.ClientClosedError();
       const upgrade = options.upgrade !== undefined && options.upgrade !== null && options.upgrade !== false;
       const address = this.#addressFor(options.origin, upgrade || options.method === 'CONNECT');
-      exchange = new DispatchExchange(this, options as unknown as ExchangeOptions, user, address);
+      // Everything undici's Client would refuse is refused here, before a connection is
+      // leased for it; and the request is copied as it is now.
+      const request = prepareDispatch(options, handler);
+      exchange = new DispatchExchange(this, request, user, address);
     } catch (error) {
       if (user.onError === undefined) throw error;
       user.onError(error as Error);
@@ -253,29 +256,43 @@ export class PoolDispatcher extends Dispatcher implements ExchangeHost {
     return true;
   }
 
-  /** Takes no new request, and resolves once those in flight have completed. The pool stays open. */
+  /**
+   * Takes no new request, and resolves once those in flight have completed (the callback is
+   * called with `(null, null)`, as undici's). After `destroy()` it rejects (the callback gets)
+   * `ClientDestroyedError`. The pool stays open.
+   *
+   * @throws InvalidArgumentError when `callback` is given and is not a function.
+   */
   override close(): Promise<void>;
-  override close(callback: () => void): void;
-  override close(callback?: () => void): Promise<void> | void {
+  override close(callback: (error: Error | null, data: null) => void): void;
+  override close(callback?: (error: Error | null, data: null) => void): Promise<void> | void {
+    if (callback !== undefined && typeof callback !== 'function') throw new undiciErrors.InvalidArgumentError('invalid callback');
     const closing = this.#destroyed ? Promise.reject(new undiciErrors.ClientDestroyedError()) : this.#whenIdle();
     this.#closed = true;
     if (callback === undefined) return closing;
     closing.then(
-      () => callback(),
-      () => callback(),
+      () => callback(null, null),
+      (error: Error) => callback(error, null),
     );
   }
 
   /**
    * Takes no new request, aborts those in flight with `error` (default `ClientDestroyedError`)
-   * and resolves once they have ended. The pool stays open.
+   * and resolves once they have ended (the callback is called with `(null, null)`). The pool
+   * stays open.
+   *
+   * @throws InvalidArgumentError when `callback` is given and is not a function.
    */
   override destroy(): Promise<void>;
   override destroy(error: Error | null): Promise<void>;
-  override destroy(callback: () => void): void;
-  override destroy(error: Error | null, callback: () => void): void;
-  override destroy(errorOrCallback?: Error | null | (() => void), callback?: () => void): Promise<void> | void {
+  override destroy(callback: (error: Error | null, data: null) => void): void;
+  override destroy(error: Error | null, callback: (error: Error | null, data: null) => void): void;
+  override destroy(
+    errorOrCallback?: Error | null | ((error: Error | null, data: null) => void),
+    callback?: (error: Error | null, data: null) => void,
+  ): Promise<void> | void {
     const done = typeof errorOrCallback === 'function' ? errorOrCallback : callback;
+    if (done !== undefined && typeof done !== 'function') throw new undiciErrors.InvalidArgumentError('invalid callback');
     const error = typeof errorOrCallback === 'function' || errorOrCallback === null || errorOrCallback === undefined ? new undiciErrors.ClientDestroyedError() : errorOrCallback;
     this.#closed = true;
     this.#destroyed = true;
@@ -284,7 +301,7 @@ export class PoolDispatcher extends Dispatcher implements ExchangeHost {
     for (const exchange of inFlight) exchange.abort(error);
     const ended = this.#whenIdle();
     if (done === undefined) return ended;
-    ended.then(() => done());
+    ended.then(() => done(null, null));
   }
 
   /** @internal Called by each exchange once, when it has ended. */
@@ -318,7 +335,7 @@ export class PoolDispatcher extends Dispatcher implements ExchangeHost {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  #addressFor(origin: unknown, http1Only: boolean): Address {
+  #addressFor(origin: unknown, http1Only: boolean): ExchangeTarget {
     // Most dispatchers talk to one origin: the last one is compared, not hashed.
     if (origin === this.#lastOrigin && http1Only === this.#lastHttp1Only && this.#lastAddress !== null) return this.#lastAddress;
     const address = this.#lookUpAddress(origin, http1Only);
@@ -328,13 +345,14 @@ export class PoolDispatcher extends Dispatcher implements ExchangeHost {
     return address;
   }
 
-  #lookUpAddress(origin: unknown, http1Only: boolean): Address {
+  #lookUpAddress(origin: unknown, http1Only: boolean): ExchangeTarget {
     const text = typeof origin === 'string' ? origin : origin instanceof URL ? origin.origin : undefined;
     if (text === undefined || text === '') throw new undiciErrors.InvalidArgumentError('opts.origin must be a non-empty string or URL.');
     const key = http1Only ? `${text} h1` : text;
     let address = this.#addresses.get(key);
     if (address === undefined) {
-      address = this.#resolver.resolve(this.#addressOptions(text, http1Only));
+      const options = this.#addressOptions(text, http1Only);
+      address = options.port === 0 ? { portZeroOf: options.host } : this.#resolver.resolve(options);
       // A simple bound: a process that talks to a wild set of origins cannot grow this forever.
       if (this.#addresses.size >= 1_024) this.#addresses.clear();
       this.#addresses.set(key, address);

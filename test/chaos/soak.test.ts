@@ -114,7 +114,7 @@ const KNOWN_DISPATCHER_CODES: ReadonlySet<string> = new Set([
   ...KNOWN_CODES,
   'UND_ERR_SOCKET', // "other side closed" during the response
   'ERR_STALE_CONNECTION', // a POST whose reused connection failed: not sent again, and said so
-  'ERR_HTTP2_STREAM_FAILED', // the dispatcher's: a stream reset or cut after its response began
+  'UND_ERR_INFO', // undici's (and the dispatcher's) name for an HTTP/2 stream closed before its response was complete
   'ERR_HTTP2_STREAM_ERROR',
   'ERR_HTTP2_SESSION_ERROR',
   'ERR_HTTP2_INVALID_SESSION',

@@ -119,6 +119,7 @@ describe('pool.dispatcher(): an undici Dispatcher over the pool (HTTP/1.1)', () 
       dispatcher.dispatch(
         { origin: upstream.origin, path: '/big', method: 'GET' },
         {
+          onRequestStart: () => undefined,
           onResponseData: (controller, chunk) => {
             received += chunk.length;
             if (!paused) {
@@ -137,6 +138,7 @@ describe('pool.dispatcher(): an undici Dispatcher over the pool (HTTP/1.1)', () 
       dispatcher.dispatch(
         { origin: upstream.origin, path: '/never', method: 'GET' },
         {
+          onRequestStart: () => undefined,
           onResponseData: (controller) => controller.abort(new Error('enough')),
           onResponseError: (_controller, error) => resolve(error),
         },
@@ -398,7 +400,7 @@ describe("the dispatcher's close() and destroy() (undici's semantics; the pool s
     expect(closed).toBe(true);
     expect(pool.stats().state).toBe('open');
     // Callback form, and again.
-    await new Promise<void>((resolve) => dispatcher.close(resolve));
+    await new Promise<void>((resolve) => dispatcher.close(() => resolve()));
   });
 
   it('destroy(error) aborts the requests in flight with that error', async () => {
@@ -415,7 +417,7 @@ describe("the dispatcher's close() and destroy() (undici's semantics; the pool s
     await expect(dispatcher.close()).rejects.toBeInstanceOf(errors.ClientDestroyedError);
     await waitFor(() => pool.stats().leases === 0, 'the lease to be back');
     expect(pool.stats().state).toBe('open');
-    await new Promise<void>((resolve) => dispatcher.destroy(resolve));
+    await new Promise<void>((resolve) => dispatcher.destroy(() => resolve()));
   });
 
   it('destroy() with nothing in flight resolves at once', async () => {
