@@ -323,13 +323,16 @@ export class ConnectionPool {
    * or connecting. The synchronous fast path of `acquire`, for clients that lease per request
    * (the Dispatcher): no promise, no turn of the event loop.
    *
+   * `oldestFirst`: of the idle connections, take the one idle longest rather than the one
+   * idle least (LIFO, the default), as an `http.Agent` with `scheduling: 'fifo'` does.
+   *
    * @throws `ERR_POOL_CLOSED`, `ERR_INVALID_ADDRESS`.
    */
-  acquireNow(address: AddressInput): Lease | null {
+  acquireNow(address: AddressInput, oldestFirst = false): Lease | null {
     if (this.#state !== 'open') throw new PoolClosedError();
     const bucket = this.#bucketFor(address);
     if (bucket.waiters.size === 0) {
-      const connection = this.#takeReusable(bucket);
+      const connection = this.#takeReusable(bucket, oldestFirst);
       if (connection !== null) {
         const stack = this.#options.captureAcquireStacks ? captureStack() : undefined;
         const now = this.#options.scheduler.now();
@@ -537,8 +540,8 @@ export class ConnectionPool {
   }
 
   /** A pooled connection of `bucket` that can take a lease now, or null. Evicts unhealthy ones it meets. */
-  #takeReusable(bucket: AddressBucket): PooledConnection | null {
-    for (let node = bucket.idle.tail; node !== null; node = bucket.idle.tail) {
+  #takeReusable(bucket: AddressBucket, oldestFirst = false): PooledConnection | null {
+    for (let node = oldestFirst ? bucket.idle.head : bucket.idle.tail; node !== null; node = oldestFirst ? bucket.idle.head : bucket.idle.tail) {
       const connection = node.value;
       if (this.#isHealthy(connection)) return connection;
       this.#close(connection, 'unhealthy');

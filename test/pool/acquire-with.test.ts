@@ -80,3 +80,17 @@ describe('acquireWith: acquire with callbacks instead of a promise', () => {
     expect(leases).toEqual([]);
   });
 });
+
+describe('acquireNow: the synchronous reuse', () => {
+  it('takes the connection idle least (LIFO), or with oldestFirst the one idle longest (FIFO)', async () => {
+    const { pool } = poolUnderTest();
+    const [a, b, c] = await Promise.all([pool.acquire('http://a.test'), pool.acquire('http://a.test'), pool.acquire('http://a.test')]);
+    const order = [a, b, c].map((lease) => (lease as Lease).connection.id);
+    for (const lease of [a, b, c]) lease?.release();
+    const newest = pool.acquireNow('http://a.test');
+    const oldest = pool.acquireNow('http://a.test', true);
+    expect([newest?.connection.id, oldest?.connection.id]).toEqual([order[2], order[0]]);
+    newest?.release();
+    oldest?.release();
+  });
+});
