@@ -3,7 +3,7 @@
  * It knows nothing of sockets; connectors and transports plug in from outside.
  */
 export { ConnectionPool } from './connection-pool.js';
-export type { AcquireOptions, CloseOptions, ConnectionInfo, PoolStats, RetryReport } from './connection-pool.js';
+export type { AcquireOptions, CloseOptions, ConnectionInfo, PoolStats, RetryReport } from './pool-types.js';
 export { AddressResolver, isAddress } from './address.js';
 export { checkTlsOptions } from './tls-options.js';
 export type { Address, AddressInput, AddressOptions, AddressProtocol, TlsAddressOptions } from './address.js';
@@ -13,8 +13,7 @@ export { parseDuration } from './duration.js';
 export type { Duration } from './duration.js';
 export * from './errors.js';
 export type * from './events.js';
-export type { Lease } from './lease.js';
+export type { ConnectionView, Lease } from './lease.js';
 export type { ConnectionPoolOptions, ResolvedPoolOptions } from './options.js';
-export type { ConnectionView } from './pooled-connection.js';
 export type { ConnectContext, ConnectionHooks, Connector, Transport } from './transport.js';
 export { UnrefTimerScheduler, unrefTimerScheduler } from './unref-scheduler.js';

@@ -1,0 +1,86 @@
+import { AddressResolver, type AddressInput } from './address.js';
+import { AddressBucket, type PooledConnection } from './pool-records.js';
+
+/**
+ * Every connection of the pool, by id, and every address it has something for (a connection
+ * or a waiter), by address key. A connection counts here (and against the limits) from the
+ * moment its connect begins until it is closed or its connect fails.
+ */
+export class ConnectionRegistry {
+  readonly #resolver = new AddressResolver();
+  readonly #buckets = new Map<string, AddressBucket>();
+  readonly #connections = new Map<string, PooledConnection>();
+  #nextId = 1;
+
+  /** Connections, connecting ones included. */
+  get size(): number {
+    return this.#connections.size;
+  }
+
+  /** Addresses with a connection or a waiter. */
+  get addressCount(): number {
+    return this.#buckets.size;
+  }
+
+  /**
+   * The bucket of `input`'s address key, made if it has none.
+   *
+   * @throws InvalidAddressError (`ERR_INVALID_ADDRESS`) for an address the pool cannot use.
+   */
+  bucketFor(input: AddressInput): AddressBucket {
+    const address = this.#resolver.resolve(input);
+    let bucket = this.#buckets.get(address.key);
+    if (bucket === undefined) {
+      bucket = new AddressBucket(address);
+      this.#buckets.set(address.key, bucket);
+    }
+    return bucket;
+  }
+
+  /**
+   * Puts `bucket` back in the map if it was forgotten while its acquirer was still using it
+   * (evicting the address's last, unhealthy connection empties the bucket mid-acquire).
+   */
+  adopt(bucket: AddressBucket): void {
+    if (!this.#buckets.has(bucket.address.key)) this.#buckets.set(bucket.address.key, bucket);
+  }
+
+  /** Forgets `bucket` once it has neither a connection nor a waiter. */
+  forgetIfEmpty(bucket: AddressBucket): void {
+    if (bucket.isEmpty && this.#buckets.get(bucket.address.key) === bucket) this.#buckets.delete(bucket.address.key);
+  }
+
+  /** The id for the next connection. */
+  nextId(): string {
+    return `c${this.#nextId++}`;
+  }
+
+  /** A connection whose connect begins. */
+  add(connection: PooledConnection): void {
+    const bucket = connection.bucket;
+    this.adopt(bucket);
+    bucket.count++;
+    bucket.connecting++;
+    this.#connections.set(connection.id, connection);
+  }
+
+  /** A connection that left the pool (closed, or its connect failed). */
+  remove(connection: PooledConnection): void {
+    this.#connections.delete(connection.id);
+    connection.bucket.count--;
+    connection.bucket.multiplexed.delete(connection);
+  }
+
+  get(id: string): PooledConnection | undefined {
+    return this.#connections.get(id);
+  }
+
+  values(): IterableIterator<PooledConnection> {
+    return this.#connections.values();
+  }
+
+  /** Forgets every address (the pool has closed). */
+  clear(): void {
+    this.#buckets.clear();
+  }
+}
