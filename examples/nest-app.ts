@@ -49,6 +49,8 @@ export class AppController {
 
 @Module({
   imports: [
+    // isGlobal: HttpModule.registerAsync runs its factory in HttpModule's own module, which sees
+    // only global providers; without it Nest cannot resolve ConnectionPool there.
     ConnectionPoolModule.forRoot({ isGlobal: true, maxIdleConnections: 10, keepAlive: '30s' }),
     HttpModule.registerAsync({
       inject: [ConnectionPool], // the default pool is injectable by its class

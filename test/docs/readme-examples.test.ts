@@ -1,23 +1,11 @@
-import { readFileSync } from 'node:fs';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startHttpServer, type HttpTestServer } from '../support/http-servers.js';
 
-// The README's examples are the files in examples/, word for word, and they run here against
-// a real local server, so that they cannot rot.
-const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-
-/** Every `<!-- example: path -->` marker and the code block that follows it. */
-function examplesInReadme(): Array<{ path: string; code: string }> {
-  const found: Array<{ path: string; code: string }> = [];
-  const pattern = /<!-- example: (\S+) -->\s*```ts\n([\s\S]*?)```/g;
-  for (let match = pattern.exec(readme); match !== null; match = pattern.exec(readme)) {
-    found.push({ path: match[1] as string, code: match[2] as string });
-  }
-  return found;
-}
+// The README's examples (files of examples/, shown word for word: test/docs/doc-snippets.test.ts)
+// run here against a real local server, so that they cannot rot.
 
 let upstream: HttpTestServer;
 
@@ -35,14 +23,6 @@ afterAll(async () => {
 });
 
 describe('README examples', () => {
-  it('are the files in examples/, word for word', () => {
-    const examples = examplesInReadme();
-    expect(examples.map((e) => e.path).sort()).toEqual(['examples/fetch.ts', 'examples/nest-app.ts', 'examples/opentelemetry.ts', 'examples/quick-start.ts']);
-    for (const { path, code } of examples) {
-      expect(code, `${path} in README.md`).toBe(readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8'));
-    }
-  });
-
   it('quick start: three requests over one pooled connection, then a clean close', async () => {
     const lines: string[] = [];
     const log = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {

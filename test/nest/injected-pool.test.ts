@@ -8,9 +8,8 @@ import { createApp } from './support/nest-app.js';
 import { echo, tcpConnector } from './support/tcp-connector.js';
 import { waitFor } from '../support/wait-for.js';
 
-// The example of docs/nest.md: a plain service that does a raw TCP exchange over a
-// connection of an injected, named pool. (HTTP clients, @nestjs/axios's HttpModule and fetch,
-// plug into the pool through its http.Agent / undici Dispatcher once src/http has them.)
+// A plain service that does a raw TCP exchange over a connection of an injected, named pool
+// (docs/nest.md's example of it, with the socket rules, is examples/nest-raw-tcp.ts).
 
 let upstream: LoopbackServer;
 
