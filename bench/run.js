@@ -22,6 +22,7 @@ const BENCHES = {
   heap: 'engine-heap.js',
   'http-agent': 'http-agent.js',
   'http-heap': 'http-heap.js',
+  observability: 'observability-overhead.js',
 };
 
 function option(name) {

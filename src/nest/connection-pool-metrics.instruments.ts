@@ -1,6 +1,7 @@
 import type * as PromClient from 'prom-client';
-import type { Counter, Gauge, Histogram, Metric } from 'prom-client';
+import type { Counter, Gauge, Metric } from 'prom-client';
 import type { ConnectionPoolMetricName, ResolvedMetricsOptions } from './connection-pool-metrics.options.js';
+import { PoolHistogram } from './pool-histogram.js';
 
 /** The prom-client metrics of a {@link ConnectionPoolMetrics}, by role. */
 export interface ConnectionPoolInstruments {
@@ -18,9 +19,9 @@ export interface ConnectionPoolInstruments {
   readonly leaks: Counter<'pool'>;
   readonly retries: Counter<'pool'>;
   readonly acquireTimeouts: Counter<'pool'>;
-  readonly acquireWait: Histogram<'pool'>;
-  readonly connectDuration: Histogram<'pool'>;
-  readonly leaseHold: Histogram<'pool'>;
+  readonly acquireWait: PoolHistogram;
+  readonly connectDuration: PoolHistogram;
+  readonly leaseHold: PoolHistogram;
   /** Every one of them, to remove from the registry on dispose. */
   readonly all: readonly Metric[];
 }
@@ -31,6 +32,7 @@ export interface ScrapeCollectors {
   addressConnections(): void;
   leases(): void;
   waiters(): void;
+  acquisitions(): void;
   maxConnections(): void;
   maxConnectionsPerAddress(): void;
   cleanupOverdue(): void;
@@ -39,21 +41,25 @@ export interface ScrapeCollectors {
 
 /**
  * Makes and registers the metrics with prom-client's classes (`promClient`, loaded by the
- * caller when metrics are first used). Gauges and `acquire_timeouts_total` read the pools at
- * each scrape through `collectors`.
+ * caller when metrics are first used). Gauges, `acquisitions_total` and `acquire_timeouts_total`
+ * read the pools at each scrape through `collectors`.
  */
 export function createPoolInstruments(
   promClient: typeof PromClient,
   options: ResolvedMetricsOptions,
   collectors: ScrapeCollectors,
 ): ConnectionPoolInstruments {
-  const { Counter, Gauge, Histogram } = promClient;
+  const { Counter, Gauge } = promClient;
   const registers = [options.registry];
   const name = (suffix: ConnectionPoolMetricName): string => options.prefix + suffix;
   const all: Metric[] = [];
   const add = <M extends Metric>(metric: M): M => {
     all.push(metric);
     return metric;
+  };
+  const addHistogram = (histogram: PoolHistogram): PoolHistogram => {
+    all.push(histogram as unknown as Metric);
+    return histogram;
   };
   return {
     connections: add(
@@ -130,6 +136,7 @@ export function createPoolInstruments(
         help: 'Leases handed out; reused="true" for a pooled connection, "false" for a new one.',
         labelNames: ['pool', 'reused'],
         registers,
+        collect: () => collectors.acquisitions(),
       }),
     ),
     evictions: add(
@@ -158,33 +165,10 @@ export function createPoolInstruments(
         collect: () => collectors.acquireTimeouts(),
       }),
     ),
-    acquireWait: add(
-      new Histogram({
-        name: name('acquire_wait_seconds'),
-        help: 'How long acquirers waited for a lease, connect included.',
-        labelNames: ['pool'],
-        buckets: options.buckets.acquireWait,
-        registers,
-      }),
-    ),
-    connectDuration: add(
-      new Histogram({
-        name: name('connect_duration_seconds'),
-        help: 'How long successful connects took.',
-        labelNames: ['pool'],
-        buckets: options.buckets.connect,
-        registers,
-      }),
-    ),
-    leaseHold: add(
-      new Histogram({
-        name: name('lease_hold_seconds'),
-        help: 'How long leases were held before release.',
-        labelNames: ['pool'],
-        buckets: options.buckets.leaseHold,
-        registers,
-      }),
-    ),
+    // Observed on every acquire and release: PoolHistogram records without prom-client's per-call label hashing.
+    acquireWait: addHistogram(new PoolHistogram(name('acquire_wait_seconds'), 'How long acquirers waited for a lease, connect included.', options.buckets.acquireWait, options.registry)),
+    connectDuration: addHistogram(new PoolHistogram(name('connect_duration_seconds'), 'How long successful connects took.', options.buckets.connect, options.registry)),
+    leaseHold: addHistogram(new PoolHistogram(name('lease_hold_seconds'), 'How long leases were held before release.', options.buckets.leaseHold, options.registry)),
     all,
   };
 }

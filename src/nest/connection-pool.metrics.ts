@@ -6,13 +6,22 @@ import { AddressLabels } from './address-labels.js';
 import { createPoolInstruments, type ConnectionPoolInstruments } from './connection-pool-metrics.instruments.js';
 import { resolveMetricsOptions, type ConnectionPoolMetricsOptions } from './connection-pool-metrics.options.js';
 import { assertPoolName } from './connection-pool.tokens.js';
+import type { HistogramSeries } from './pool-histogram.js';
 import { loadOptionalPeer } from './optional-peer.js';
 
 interface Tracked {
+  readonly name: string;
   readonly pool: ConnectionPool;
-  readonly subscription: Subscription;
-  /** `totals.acquireTimeouts` when last added to the counter. */
+  /** Set right after subscribing (the subscription may deliver nothing before). */
+  subscription: Subscription | null;
+  /** The pool's totals when last added to the counters read at scrape. */
   acquireTimeouts: number;
+  acquired: number;
+  reused: number;
+  /** This pool's histogram series, kept so that an event records without a lookup. */
+  readonly acquireWait: HistogramSeries;
+  readonly connectDuration: HistogramSeries;
+  readonly leaseHold: HistogramSeries;
 }
 
 /**
@@ -26,7 +35,7 @@ interface Tracked {
  * | `max_connections`, `max_connections_per_address` | gauge | | the pool's options (`+Inf`: no limit) |
  * | `cleanup_overdue_seconds` | gauge | | how late the cleanup stream's next tick is, at scrape (0: on time) |
  * | `connects_total`, `connect_failures_total` | counter | `address` | `connect-start`, `connect-failed` |
- * | `acquisitions_total` | counter | `reused` (`true`/`false`) | `connection-acquired` |
+ * | `acquisitions_total` | counter | `reused` (`true`/`false`) | `stats().totals.acquired` and `.reused` at scrape |
  * | `evictions_total` | counter | `reason` (the close reason) | `connection-closed` |
  * | `leaks_total` | counter | | `connection-leaked` |
  * | `retries_total` | counter | | `retry` (the Dispatcher sent a request again on a new connection) |
@@ -70,10 +79,11 @@ export class ConnectionPoolMetrics {
       addressConnections: () => this.#collectAddressConnections(),
       leases: () => this.#collectPoolGauge(this.#metrics.leases, (pool) => pool.stats().leases),
       waiters: () => this.#collectPoolGauge(this.#metrics.waiters, (pool) => pool.stats().waiters),
+      acquisitions: () => this.#collectTotals(),
       maxConnections: () => this.#collectPoolGauge(this.#metrics.maxConnections, (pool) => pool.options.maxConnections),
       maxConnectionsPerAddress: () => this.#collectPoolGauge(this.#metrics.maxConnectionsPerAddress, (pool) => pool.options.maxConnectionsPerAddress),
       cleanupOverdue: () => this.#collectPoolGauge(this.#metrics.cleanupOverdue, cleanupOverdueSeconds),
-      acquireTimeouts: () => this.#collectAcquireTimeouts(),
+      acquireTimeouts: () => this.#collectTotals(),
     });
   }
 
@@ -107,11 +117,19 @@ export class ConnectionPoolMetrics {
     this.#metrics.leaks.inc(labels, 0);
     this.#metrics.retries.inc(labels, 0);
     this.#metrics.acquireTimeouts.inc(labels, 0);
+    const totals = pool.stats().totals;
     const tracked: Tracked = {
+      name,
       pool,
-      subscription: pool.events$.subscribe((event) => this.#record(name, event)),
-      acquireTimeouts: pool.stats().totals.acquireTimeouts,
+      subscription: null,
+      acquireTimeouts: totals.acquireTimeouts,
+      acquired: totals.acquired,
+      reused: totals.reused,
+      acquireWait: this.#metrics.acquireWait.series(name),
+      connectDuration: this.#metrics.connectDuration.series(name),
+      leaseHold: this.#metrics.leaseHold.series(name),
     };
+    tracked.subscription = pool.events$.subscribe((event) => this.#record(tracked, event));
     this.#tracked.set(name, tracked);
     return () => this.#untrack(name, tracked);
   }
@@ -132,28 +150,29 @@ export class ConnectionPoolMetrics {
 
   #untrack(name: string, tracked: Tracked): void {
     if (this.#tracked.get(name) !== tracked) return;
-    this.#syncAcquireTimeouts(name, tracked);
-    tracked.subscription.unsubscribe();
+    this.#syncTotals(tracked);
+    tracked.subscription?.unsubscribe();
     this.#tracked.delete(name);
   }
 
-  #record(pool: string, event: PoolEvent): void {
+  /** Counters and histograms from the pool's events (acquisitions are read from its totals at scrape: they are the hot path). */
+  #record(tracked: Tracked, event: PoolEvent): void {
+    const pool = tracked.name;
     switch (event.type) {
+      case 'connection-acquired':
+        tracked.acquireWait.observe(event.waitedMs / 1_000);
+        break;
+      case 'connection-released':
+        tracked.leaseHold.observe(event.heldMs / 1_000);
+        break;
       case 'connect-start':
         this.#metrics.connects.inc({ pool, address: this.#labels.labelFor(event.address) });
         break;
       case 'connect-end':
-        this.#metrics.connectDuration.observe({ pool }, event.durationMs / 1_000);
+        tracked.connectDuration.observe(event.durationMs / 1_000);
         break;
       case 'connect-failed':
         this.#metrics.connectFailures.inc({ pool, address: this.#labels.labelFor(event.address) });
-        break;
-      case 'connection-acquired':
-        this.#metrics.acquisitions.inc({ pool, reused: String(event.reused) });
-        this.#metrics.acquireWait.observe({ pool }, event.waitedMs / 1_000);
-        break;
-      case 'connection-released':
-        this.#metrics.leaseHold.observe({ pool }, event.heldMs / 1_000);
         break;
       case 'connection-closed':
         this.#metrics.evictions.inc({ pool, reason: event.reason });
@@ -196,15 +215,26 @@ export class ConnectionPoolMetrics {
     for (const [pool, { pool: p }] of this.#tracked) gauge.set({ pool }, read(p));
   }
 
-  /** The pool emits no event for an acquire timeout: its total is read at each scrape. */
-  #collectAcquireTimeouts(): void {
-    for (const [name, tracked] of this.#tracked) this.#syncAcquireTimeouts(name, tracked);
+  /**
+   * Counters read from the pools' totals at each scrape: acquire timeouts (no event says when
+   * one happens) and acquisitions (an event per acquire, but counting them there would put a
+   * prom-client call on every request).
+   */
+  #collectTotals(): void {
+    for (const tracked of this.#tracked.values()) this.#syncTotals(tracked);
   }
 
-  #syncAcquireTimeouts(name: string, tracked: Tracked): void {
-    const total = tracked.pool.stats().totals.acquireTimeouts;
-    if (total > tracked.acquireTimeouts) this.#metrics.acquireTimeouts.inc({ pool: name }, total - tracked.acquireTimeouts);
-    tracked.acquireTimeouts = total;
+  #syncTotals(tracked: Tracked): void {
+    const { acquireTimeouts, acquired, reused } = tracked.pool.stats().totals;
+    const pool = tracked.name;
+    if (acquireTimeouts > tracked.acquireTimeouts) this.#metrics.acquireTimeouts.inc({ pool }, acquireTimeouts - tracked.acquireTimeouts);
+    if (reused > tracked.reused) this.#metrics.acquisitions.inc({ pool, reused: 'true' }, reused - tracked.reused);
+    const made = acquired - reused;
+    const madeBefore = tracked.acquired - tracked.reused;
+    if (made > madeBefore) this.#metrics.acquisitions.inc({ pool, reused: 'false' }, made - madeBefore);
+    tracked.acquireTimeouts = acquireTimeouts;
+    tracked.acquired = acquired;
+    tracked.reused = reused;
   }
 }
 
