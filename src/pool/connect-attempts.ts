@@ -10,7 +10,7 @@ import type { ResolvedPoolOptions } from './options.js';
 import type { PoolEventEmitter } from './pool-event-emitter.js';
 import { PooledConnection, type PoolTotals, type Waiter } from './pool-records.js';
 import { toError } from './to-error.js';
-import { alpnOf } from './transport-facts.js';
+import { alpnOf, remoteAddressOf } from './transport-facts.js';
 import type { ConnectionHooks, Connector, Transport } from './transport.js';
 import type { WaiterQueues } from './waiter-queues.js';
 
@@ -142,6 +142,11 @@ export class ConnectAttempts {
     this.#waiters().capacityRose(connection);
   }
 
+  /** A hook threw (see {@link PoolConnectionHooks}): reported, not thrown into the transport. */
+  hookFailed(error: unknown): void {
+    this.#emitter.failures.report('connection hook', error);
+  }
+
   /** {@link ConnectionHooks.noNewExchanges} of `connection`. */
   noNewExchanges(connection: PooledConnection, reason: 'no-new-exchanges' | 'unhealthy' | undefined): void {
     this.#closer.markNoNewExchanges(connection, reason === 'unhealthy' ? 'unhealthy' : 'no-new-exchanges');
@@ -158,6 +163,20 @@ export class ConnectAttempts {
       this.#fail(connection, waiter, new ConnectorResultError(String(connection.address), transport));
       return;
     }
+    // Listen before the connection counts as open: a transport whose on() throws never joins
+    // the pool (it is closed, and the acquire fails saying why) instead of being counted idle
+    // with its acquirer never answered.
+    if (typeof transport.on === 'function') {
+      const onClose = (): void => this.#closer.peerClosed(connection);
+      try {
+        transport.on('close', onClose);
+      } catch (error) {
+        closeQuietly(transport);
+        this.#fail(connection, waiter, new ConnectorResultError(String(connection.address), transport, `its on('close', listener) threw: ${toError(error).message}`));
+        return;
+      }
+      connection.closeListener = onClose;
+    }
     const now = this.#options.scheduler.now();
     connection.connectAbort = null;
     connection.transport = transport;
@@ -165,13 +184,9 @@ export class ConnectAttempts {
     connection.bucket.connecting--;
     connection.connectedAt = now;
     this.#actors.connected(connection, transport);
-    if (typeof transport.on === 'function') {
-      const onClose = (): void => this.#closer.peerClosed(connection);
-      connection.closeListener = onClose;
-      transport.on('close', onClose);
-    }
     if (this.#emitter.listening) {
       const alpnProtocol = alpnOf(transport);
+      const remoteAddress = remoteAddressOf(transport);
       this.#emitter.emit({
         type: 'connect-end',
         at: now,
@@ -179,6 +194,7 @@ export class ConnectAttempts {
         address: String(connection.address),
         durationMs: now - connection.createdAt,
         ...(alpnProtocol === undefined ? {} : { alpnProtocol }),
+        ...(remoteAddress === undefined ? {} : { remoteAddress }),
       });
     }
     waiter.settled = true;
@@ -244,12 +260,22 @@ class PoolConnectionHooks implements ConnectionHooks {
     this.#connection = connection;
   }
 
+  // A hook runs in the transport's code (an HTTP/2 session's event): what goes wrong in the
+  // pool is reported, never thrown into it.
   capacityChanged(): void {
-    this.#attempts.capacityChanged(this.#connection);
+    try {
+      this.#attempts.capacityChanged(this.#connection);
+    } catch (error) {
+      this.#attempts.hookFailed(error);
+    }
   }
 
   noNewExchanges(reason?: 'no-new-exchanges' | 'unhealthy'): void {
-    this.#attempts.noNewExchanges(this.#connection, reason);
+    try {
+      this.#attempts.noNewExchanges(this.#connection, reason);
+    } catch (error) {
+      this.#attempts.hookFailed(error);
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { AddressInput } from './address.js';
+import { guardInspect } from './callback-failures.js';
 import { CleanupLoop } from './cleanup-loop.js';
 import { CleanupPolicy } from './cleanup-policy.js';
 import { ConnectAttempts } from './connect-attempts.js';
@@ -21,7 +22,7 @@ import type { AcquireOptions, CloseOptions, ConnectionInfo, PoolStats, RetryRepo
 import { ReleasePolicy } from './release-policy.js';
 import { toError } from './to-error.js';
 import { unrefTimerScheduler } from './unref-scheduler.js';
-import { alpnOf } from './transport-facts.js';
+import { alpnOf, remoteAddressOf } from './transport-facts.js';
 import { WaiterQueues } from './waiter-queues.js';
 
 export type { AcquireOptions, CloseOptions, ConnectionInfo, PoolStats, RetryReport } from './pool-types.js';
@@ -84,7 +85,8 @@ export class ConnectionPool {
     const totals = this.#totals;
     const registry = this.#registry;
     const idle = this.#idle;
-    const actors = (this.#actors = new ConnectionActors(resolved.inspect));
+    // A user's observer that throws must not throw out of the pool (see CallbackFailures).
+    const actors = (this.#actors = new ConnectionActors(guardInspect(resolved.inspect, emitter.failures)));
     const loop = (this.#loop = new CleanupLoop(resolved.scheduler, (now) => this.#cleanup.tick(now, this)));
     // The parts call each other both ways (a release may close, a close may serve a waiter, a
     // waiter may connect); the arrows below close those loops once every part exists.
@@ -253,6 +255,7 @@ export class ConnectionPool {
     const infos: ConnectionInfo[] = [];
     for (const connection of this.#registry.values()) {
       const alpnProtocol = alpnOf(connection.transport);
+      const remoteAddress = remoteAddressOf(connection.transport);
       infos.push({
         id: connection.id,
         address: String(connection.address),
@@ -264,6 +267,7 @@ export class ConnectionPool {
         createdAt: connection.createdAt,
         idleAt: connection.isIdle ? connection.idleAt : null,
         ...(alpnProtocol === undefined ? {} : { alpnProtocol }),
+        ...(remoteAddress === undefined ? {} : { remoteAddress }),
       });
     }
     return infos;

@@ -79,10 +79,13 @@ export class ConnectTimeoutError extends ConnectionPoolError {
 
 /** The connector resolved with something that is not a transport. */
 export class ConnectorResultError extends ConnectionPoolError {
-  constructor(address: string, value: unknown) {
+  /** @param problem - what is wrong with the transport it returned, when it is one. */
+  constructor(address: string, value: unknown, problem?: string) {
     super(
       'ERR_CONNECTOR_RESULT',
-      `The connector returned ${describeValue(value)} for ${address}; it must resolve to a Transport with a close() method.`,
+      problem === undefined
+        ? `The connector returned ${describeValue(value)} for ${address}; it must resolve to a Transport with a close() method.`
+        : `The connector's transport for ${address} cannot be used: ${problem}. A Transport's on('close', listener) must not throw; the transport was closed.`,
     );
   }
 }

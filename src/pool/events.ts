@@ -43,6 +43,8 @@ export interface ConnectEndEvent extends ConnectionEventBase {
   readonly durationMs: number;
   /** The protocol agreed by ALPN (`'h2'`, `'http/1.1'`), when the transport says (see `Transport.alpnProtocol`). */
   readonly alpnProtocol?: string;
+  /** The network address the connection reached (an IP), when the transport says (see `Transport.remoteAddress`). */
+  readonly remoteAddress?: string;
 }
 /** A connect attempt failed; the connection was never pooled. */
 export interface ConnectFailedEvent extends ConnectionEventBase {

@@ -23,6 +23,8 @@ export interface ConnectionInfo {
   readonly idleAt: number | null;
   /** The protocol agreed by ALPN (`'h2'`, `'http/1.1'`), when the transport says (see `Transport.alpnProtocol`). */
   readonly alpnProtocol?: string;
+  /** The network address the connection reached (an IP), when the transport says (see `Transport.remoteAddress`). */
+  readonly remoteAddress?: string;
 }
 
 /** A snapshot of the pool, as its connection actors say it is. */

@@ -27,9 +27,9 @@ export interface Transport {
   readonly idleTimeout?: number;
   /**
    * The network address the connection reached (an IP, as Node's `socket.remoteAddress`),
-   * when the transport knows it: read once when the connect ends, and shown in
-   * `connections()` and the `connect-end` event, e.g. to see how connections spread over the
-   * backends a name resolves to.
+   * when the transport knows it (keep it once connected: Node forgets a socket's address when
+   * it closes): shown in `connections()` and the `connect-end` event, e.g. to see how
+   * connections spread over the backends a name resolves to.
    */
   readonly remoteAddress?: string;
   /**

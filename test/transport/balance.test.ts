@@ -101,6 +101,21 @@ describe('balance over the addresses a name resolves to', () => {
     for (const lease of leases) lease.release();
   });
 
+  it("shows each connection's remote address in connections() and in its connect-end event", async () => {
+    const pool = poolOver(new ServiceName(BACKEND_ADDRESSES), 'least-connections');
+    const ends: Array<{ connectionId: string; remoteAddress?: string }> = [];
+    pool.events$.subscribe((event) => {
+      if (event.type === 'connect-end') ends.push({ connectionId: event.connectionId, remoteAddress: event.remoteAddress });
+    });
+    const leases = await Promise.all(Array.from({ length: 4 }, () => pool.acquire(`tcp://${NAME}:${port}`)));
+    const shown = new Map(pool.connections().map((info) => [info.id, info.remoteAddress]));
+    expect([...shown.values()].sort()).toEqual([...BACKEND_ADDRESSES]);
+    expect(ends).toHaveLength(4);
+    for (const end of ends) expect(end.remoteAddress).toBe(shown.get(end.connectionId));
+    for (const lease of leases) expect(shown.get(lease.connection.id)).toBe(remoteOf(lease));
+    for (const lease of leases) lease.release();
+  });
+
   it('takes tied addresses in turn', async () => {
     const pool = poolOver(new ServiceName(BACKEND_ADDRESSES), 'least-connections');
     const reached: Array<string | undefined> = [];
