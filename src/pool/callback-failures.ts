@@ -1,7 +1,7 @@
 import { toError } from './to-error.js';
 
 /** Which of the user's callbacks threw. */
-export type CallbackKind = 'events$ subscriber' | 'inspect observer' | 'connection hook';
+export type CallbackKind = 'events$ subscriber' | 'inspect observer' | 'connection hook' | 'random option';
 
 /** The `code` of the warnings {@link CallbackFailures} emits. */
 export const CALLBACK_WARNING_CODE = 'ERR_POOL_CALLBACK_THREW';
@@ -13,6 +13,7 @@ const WHAT_TO_DO: Readonly<Record<CallbackKind, string>> = {
   'events$ subscriber': 'a subscriber must not throw: catch inside it (RxJS would otherwise report it as unhandled)',
   'inspect observer': 'the inspect observer must not throw',
   'connection hook': 'a transport called a ConnectionHooks method while the pool could not take it',
+  'random option': 'random must return a number in [0, 1), like Math.random (the maxLifetime jitter is 0 meanwhile)',
 };
 
 /**

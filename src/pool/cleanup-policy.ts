@@ -3,6 +3,7 @@ import type { ConnectionCloser } from './connection-closer.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 import type { CleanupTick } from './events.js';
 import type { IdleIndex } from './idle-index.js';
+import type { LifetimeIndex } from './lifetime-index.js';
 import type { ResolvedPoolOptions } from './options.js';
 import type { PoolEventEmitter } from './pool-event-emitter.js';
 import type { PoolState } from './pool-state.js';
@@ -23,6 +24,7 @@ export class CleanupPolicy {
   readonly #registry: ConnectionRegistry;
   readonly #actors: ConnectionActors;
   readonly #idle: IdleIndex;
+  readonly #lifetimes: LifetimeIndex;
   readonly #closer: ConnectionCloser;
 
   constructor(
@@ -32,6 +34,7 @@ export class CleanupPolicy {
     registry: ConnectionRegistry,
     actors: ConnectionActors,
     idle: IdleIndex,
+    lifetimes: LifetimeIndex,
     closer: ConnectionCloser,
   ) {
     this.#options = options;
@@ -40,6 +43,7 @@ export class CleanupPolicy {
     this.#registry = registry;
     this.#actors = actors;
     this.#idle = idle;
+    this.#lifetimes = lifetimes;
     this.#closer = closer;
   }
 
@@ -48,29 +52,45 @@ export class CleanupPolicy {
    * if idle connections exceed `maxIdleConnections`, and returns 0 (run again). Otherwise
    * returns the ms until the next one expires, `keepAlive` if all are in use, or -1 if the
    * pool holds no open connection (the loop stops until a connection is put back).
+   *
+   * Two kinds of deadline come first when due, each read at the top of its own heap: an idle
+   * connection whose server allows it less than keepAlive (see `Transport.idleTimeout`), and a
+   * connection at the end of its `maxLifetime` (retired: closed if idle, else marked to close
+   * when done). Without them this is exactly OkHttp's algorithm; with them the delay returned
+   * is also never later than the next of their deadlines.
    */
   cleanup(now: number): number {
-    // Connections that the peer allows less than keepAlive (see Transport.idleTimeout) go
-    // first when due; without them this is exactly OkHttp's algorithm.
     const shortLived = this.#idle.firstShortLived;
     if (shortLived !== undefined && now >= shortLived.expiresAt) {
       this.#closer.close(shortLived, 'keep-alive-expired');
       return 0;
     }
-    const oldest = this.#idle.oldest;
-    if (oldest === undefined) return this.#registry.size - this.#actors.connecting > 0 ? this.#options.keepAliveMs : -1;
-    const idleFor = now - oldest.idleAt;
+    const retiring = this.#lifetimes.first;
+    if (retiring !== undefined && now >= retiring.retireAt) {
+      this.#closer.retire(retiring);
+      return 0;
+    }
     const keepAlive = this.#options.keepAliveMs;
-    if (idleFor >= keepAlive) {
-      this.#closer.close(oldest, 'keep-alive-expired');
-      return 0;
+    const oldest = this.#idle.oldest;
+    let delay: number;
+    if (oldest === undefined) {
+      if (this.#registry.size - this.#actors.connecting === 0) return -1;
+      delay = keepAlive;
+    } else {
+      const idleFor = now - oldest.idleAt;
+      if (idleFor >= keepAlive) {
+        this.#closer.close(oldest, 'keep-alive-expired');
+        return 0;
+      }
+      if (this.#idle.size > this.#options.maxIdleConnections) {
+        this.#closer.close(oldest, 'idle-limit');
+        return 0;
+      }
+      delay = keepAlive - idleFor;
+      if (shortLived !== undefined && shortLived.expiresAt - now < delay) delay = shortLived.expiresAt - now;
     }
-    if (this.#idle.size > this.#options.maxIdleConnections) {
-      this.#closer.close(oldest, 'idle-limit');
-      return 0;
-    }
-    const delay = keepAlive - idleFor;
-    return shortLived === undefined ? delay : Math.min(delay, shortLived.expiresAt - now);
+    if (retiring !== undefined && retiring.retireAt - now < delay) delay = retiring.retireAt - now;
+    return delay;
   }
 
   /**

@@ -6,6 +6,7 @@ import type { ConnectionPicker } from './connection-picker.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 import { AcquireAbortedError, ConnectTimeoutError, ConnectorResultError } from './errors.js';
 import type { LeaseLedger } from './lease-ledger.js';
+import type { LifetimeIndex } from './lifetime-index.js';
 import type { ResolvedPoolOptions } from './options.js';
 import type { PoolEventEmitter } from './pool-event-emitter.js';
 import { PooledConnection, type PoolTotals, type Waiter } from './pool-records.js';
@@ -30,6 +31,7 @@ export class ConnectAttempts {
   readonly #picker: ConnectionPicker;
   readonly #closer: ConnectionCloser;
   readonly #ledger: LeaseLedger;
+  readonly #lifetimes: LifetimeIndex;
   readonly #loop: CleanupLoop;
   readonly #waiters: () => WaiterQueues;
   readonly #slotFreed: (connection: PooledConnection) => void;
@@ -48,6 +50,7 @@ export class ConnectAttempts {
     picker: ConnectionPicker,
     closer: ConnectionCloser,
     ledger: LeaseLedger,
+    lifetimes: LifetimeIndex,
     loop: CleanupLoop,
     waiters: () => WaiterQueues,
     slotFreed: (connection: PooledConnection) => void,
@@ -61,6 +64,7 @@ export class ConnectAttempts {
     this.#picker = picker;
     this.#closer = closer;
     this.#ledger = ledger;
+    this.#lifetimes = lifetimes;
     this.#loop = loop;
     this.#waiters = waiters;
     this.#slotFreed = slotFreed;
@@ -183,6 +187,7 @@ export class ConnectAttempts {
     connection.phase = 'open';
     connection.bucket.connecting--;
     connection.connectedAt = now;
+    const retireAt = this.#lifetimes.add(connection, now);
     this.#actors.connected(connection, transport);
     if (this.#emitter.listening) {
       const alpnProtocol = alpnOf(transport);
@@ -211,8 +216,10 @@ export class ConnectAttempts {
       this.#closer.close(connection, 'coalesced');
     } else {
       waiter.resolve(this.#ledger.lend(connection, false, waiter.startedAt, waiter.stack, now));
-      // OkHttp's put(): a new connection (re)starts the cleanup loop.
-      if (this.#loop.isStopped) this.#loop.wake();
+      // OkHttp's put(): a new connection (re)starts the cleanup loop; and runs it now if the
+      // next tick is later than this connection's lifetime end.
+      const due = this.#loop.nextTickAt;
+      if (due === undefined || retireAt < due) this.#loop.wake();
       if (limit > 1) waiters.shareWithWaiters(connection);
     }
     if (bucket.parked.size > 0) waiters.unparkExcess(bucket);

@@ -3,6 +3,7 @@ import type { ConnectionRegistry } from './connection-registry.js';
 import type { CloseReason } from './events.js';
 import type { IdleIndex } from './idle-index.js';
 import type { LeaseLedger } from './lease-ledger.js';
+import type { LifetimeIndex } from './lifetime-index.js';
 import type { ResolvedPoolOptions } from './options.js';
 import type { PoolEventEmitter } from './pool-event-emitter.js';
 import type { PoolTotals, PooledConnection } from './pool-records.js';
@@ -20,6 +21,7 @@ export class ConnectionCloser {
   readonly #totals: PoolTotals;
   readonly #registry: ConnectionRegistry;
   readonly #idle: IdleIndex;
+  readonly #lifetimes: LifetimeIndex;
   readonly #actors: ConnectionActors;
   readonly #ledger: LeaseLedger;
   readonly #slotFreed: (connection: PooledConnection) => void;
@@ -34,6 +36,7 @@ export class ConnectionCloser {
     totals: PoolTotals,
     registry: ConnectionRegistry,
     idle: IdleIndex,
+    lifetimes: LifetimeIndex,
     actors: ConnectionActors,
     ledger: LeaseLedger,
     slotFreed: (connection: PooledConnection) => void,
@@ -43,6 +46,7 @@ export class ConnectionCloser {
     this.#totals = totals;
     this.#registry = registry;
     this.#idle = idle;
+    this.#lifetimes = lifetimes;
     this.#actors = actors;
     this.#ledger = ledger;
     this.#slotFreed = slotFreed;
@@ -57,6 +61,7 @@ export class ConnectionCloser {
     if (connection.phase !== 'open') return;
     connection.phase = 'evicted';
     if (connection.isIdle) this.#idle.remove(connection);
+    this.#lifetimes.remove(connection);
     this.#registry.remove(connection);
     this.#ledger.forget(connection);
     const transport = connection.transport;
@@ -103,6 +108,7 @@ export class ConnectionCloser {
       connection.noNewExchanges = true;
       connection.drainReason = reason;
       connection.bucket.multiplexed.delete(connection);
+      this.#lifetimes.remove(connection);
       if (this.#emitter.listening) {
         this.#emitter.emit({
           type: 'no-new-exchanges',
@@ -113,6 +119,15 @@ export class ConnectionCloser {
       }
     }
     if (connection.phase === 'open' && connection.allocations === 0) this.close(connection, connection.drainReason);
+  }
+
+  /**
+   * `connection` reached its `maxLifetime`: it closes now if it carries nothing, else it takes
+   * no new exchange and closes when its last lease is released. Never cuts an exchange.
+   */
+  retire(connection: PooledConnection): void {
+    if (connection.allocations === 0) this.close(connection, 'max-lifetime');
+    else this.markNoNewExchanges(connection, 'max-lifetime');
   }
 
   /** The transport of `connection` closed by itself. */

@@ -31,8 +31,9 @@ export class ConnectionPicker {
   takeReusable(bucket: AddressBucket, oldestFirst = false): PooledConnection | null {
     for (let node = oldestFirst ? bucket.idle.head : bucket.idle.tail; node !== null; node = oldestFirst ? bucket.idle.head : bucket.idle.tail) {
       const connection = node.value;
-      if (this.isHealthy(connection)) return connection;
-      this.#closer.close(connection, 'unhealthy');
+      if (this.#overAge(connection)) this.#closer.retire(connection);
+      else if (this.isHealthy(connection)) return connection;
+      else this.#closer.close(connection, 'unhealthy');
     }
     while (bucket.multiplexed.size > 0) {
       let best: PooledConnection | null = null;
@@ -46,10 +47,19 @@ export class ConnectionPicker {
         }
       }
       if (best === null) return null;
-      if (this.isHealthy(best)) return best;
-      this.#closer.close(best, 'unhealthy');
+      if (this.#overAge(best)) this.#closer.retire(best);
+      else if (this.isHealthy(best)) return best;
+      else this.#closer.close(best, 'unhealthy');
     }
     return null;
+  }
+
+  /**
+   * Whether `connection` is past its `maxLifetime` though the cleanup loop has not retired it
+   * yet (its timer is late: a busy event loop). It must not take a new exchange all the same.
+   */
+  #overAge(connection: PooledConnection): boolean {
+    return connection.retireAt !== Infinity && connection.retireAt <= this.#options.scheduler.now();
   }
 
   /** What the transport's `isHealthy()` says (true while connecting, or if it has none; false if it throws). */

@@ -13,6 +13,7 @@ import type { CleanupTick, PoolEvent } from './events.js';
 import { IdleIndex } from './idle-index.js';
 import type { Lease } from './lease.js';
 import { LeaseLedger, captureAcquireStack } from './lease-ledger.js';
+import { LifetimeIndex } from './lifetime-index.js';
 import { resolvePoolOptions, type ConnectionPoolOptions, type ResolvedPoolOptions } from './options.js';
 import { PoolDrain } from './pool-drain.js';
 import { PoolEventEmitter } from './pool-event-emitter.js';
@@ -87,6 +88,7 @@ export class ConnectionPool {
     const idle = this.#idle;
     // A user's observer that throws must not throw out of the pool (see CallbackFailures).
     const actors = (this.#actors = new ConnectionActors(guardInspect(resolved.inspect, emitter.failures)));
+    const lifetimes = new LifetimeIndex(resolved.maxLifetimeMs, resolved.random, emitter.failures);
     const loop = (this.#loop = new CleanupLoop(resolved.scheduler, (now) => this.#cleanup.tick(now, this)));
     // The parts call each other both ways (a release may close, a close may serve a waiter, a
     // waiter may connect); the arrows below close those loops once every part exists.
@@ -95,7 +97,7 @@ export class ConnectionPool {
       released: (connection) => this.#releases.released(connection),
       markNoNewExchanges: (connection, reason) => this.#closer.markNoNewExchanges(connection, reason),
     }));
-    const closer = (this.#closer = new ConnectionCloser(resolved, emitter, totals, registry, idle, actors, ledger, slotFreed));
+    const closer = (this.#closer = new ConnectionCloser(resolved, emitter, totals, registry, idle, lifetimes, actors, ledger, slotFreed));
     const picker = (this.#picker = new ConnectionPicker(resolved, registry, idle, closer));
     const connects = new ConnectAttempts(
       resolved,
@@ -107,6 +109,7 @@ export class ConnectionPool {
       picker,
       closer,
       ledger,
+      lifetimes,
       loop,
       () => this.#waiters,
       slotFreed,
@@ -115,7 +118,7 @@ export class ConnectionPool {
       connects.connect(waiter),
     ));
     this.#releases = new ReleasePolicy(resolved, state, idle, actors, closer, picker, waiters, loop);
-    this.#cleanup = new CleanupPolicy(resolved, state, emitter, registry, actors, idle, closer);
+    this.#cleanup = new CleanupPolicy(resolved, state, emitter, registry, actors, idle, lifetimes, closer);
     this.#drain = new PoolDrain(resolved, state, emitter, registry, actors, closer, ledger, waiters, loop);
   }
 

@@ -12,7 +12,9 @@ export type CloseReason =
   | 'pool-closed'
   | 'error'
   /** A new multiplexed connection gave way to one of its address that had room (its acquirer went there). */
-  | 'coalesced';
+  | 'coalesced'
+  /** It reached `maxLifetime` (closed at once if idle, else when its last exchange ended). */
+  | 'max-lifetime';
 
 /**
  * Why a request was sent again (see {@link RetryEvent}): the reused connection was reset

@@ -28,6 +28,21 @@ export interface ConnectionPoolOptions {
   connectTimeout?: Duration;
   /** How long `close()` waits for leases before closing them anyway. Default `'10s'`; may be Infinity. */
   drainTimeout?: Duration;
+  /**
+   * The longest a connection serves, from when its connect ended (HikariCP's `maxLifetime`,
+   * undici's `clientTtl`): past it the connection takes no new exchange, finishes those it
+   * carries, and closes (reason `max-lifetime`); an idle one closes at once. Each connection's
+   * lifetime is shortened by a random jitter of up to 2.5 %, so that connections made together
+   * do not all end together. Bounding it lets new connections reach backends that appeared
+   * after the old ones were made (a DNS name that now resolves to more addresses). Default
+   * `Infinity` (as OkHttp): a connection lives as long as it is used and healthy.
+   */
+  maxLifetime?: Duration;
+  /**
+   * The pool's source of randomness, a function returning a number in [0, 1) like
+   * `Math.random` (the default). Used for the `maxLifetime` jitter; tests pass a fixed one.
+   */
+  random?: () => number;
   /** A lease held longer than this emits `lease-held-too-long` (once). Default: off. */
   leakDetectionThreshold?: Duration;
   /** Record where each lease was acquired, for leak reports. Costs a stack trace per acquire. Default false. */
@@ -50,6 +65,9 @@ export interface ResolvedPoolOptions {
   readonly acquireTimeoutMs: number;
   readonly connectTimeoutMs: number;
   readonly drainTimeoutMs: number;
+  /** `maxLifetime` in ms (Infinity: none). */
+  readonly maxLifetimeMs: number;
+  readonly random: () => number;
   readonly leakDetectionThresholdMs: number | undefined;
   readonly captureAcquireStacks: boolean;
   readonly inspect: ConnectionPoolOptions['inspect'];
@@ -65,6 +83,8 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'acquireTimeout',
   'connectTimeout',
   'drainTimeout',
+  'maxLifetime',
+  'random',
   'leakDetectionThreshold',
   'captureAcquireStacks',
   'inspect',
@@ -107,6 +127,9 @@ export function resolvePoolOptions(options: unknown, defaultScheduler: Scheduler
   if (o.captureAcquireStacks !== undefined && typeof o.captureAcquireStacks !== 'boolean') {
     throw new InvalidOptionError('captureAcquireStacks', o.captureAcquireStacks, 'true or false');
   }
+  if (o.random !== undefined && typeof o.random !== 'function') {
+    throw new InvalidOptionError('random', o.random, 'a function returning a number in [0, 1), like Math.random');
+  }
   const inspect = o.inspect;
   if (inspect !== undefined && typeof inspect !== 'function' && (typeof inspect !== 'object' || inspect === null)) {
     throw new InvalidOptionError('inspect', inspect, 'an XState inspection observer (a function or an object with next())');
@@ -121,6 +144,8 @@ export function resolvePoolOptions(options: unknown, defaultScheduler: Scheduler
     acquireTimeoutMs: o.acquireTimeout === undefined ? 30_000 : parseDuration('acquireTimeout', o.acquireTimeout, true),
     connectTimeoutMs: o.connectTimeout === undefined ? 10_000 : parseDuration('connectTimeout', o.connectTimeout, true),
     drainTimeoutMs: o.drainTimeout === undefined ? 10_000 : parseDuration('drainTimeout', o.drainTimeout, true),
+    maxLifetimeMs: o.maxLifetime === undefined ? Infinity : parseDuration('maxLifetime', o.maxLifetime, true),
+    random: (o.random as (() => number) | undefined) ?? Math.random,
     leakDetectionThresholdMs:
       o.leakDetectionThreshold === undefined ? undefined : parseDuration('leakDetectionThreshold', o.leakDetectionThreshold, false),
     captureAcquireStacks: (o.captureAcquireStacks as boolean | undefined) ?? false,

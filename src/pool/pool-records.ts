@@ -2,6 +2,7 @@ import type { Actor } from 'xstate';
 import type { Address } from './address.js';
 import type { ConnectionState, connectionMachine } from './connection.machine.js';
 import type { CloseReason } from './events.js';
+import type { HeapEntry } from './expiry-heap.js';
 import type { ConnectionView, Lease } from './lease.js';
 import { LinkedList, ListNode } from './linked-list.js';
 import type { Transport } from './transport.js';
@@ -41,6 +42,10 @@ export class PooledConnection {
   expiresAt = Infinity;
   /** Its place in the heap of short-lived idle connections, or -1. */
   heapIndex = -1;
+  /** When `maxLifetime` retires it (Infinity: never, or no longer tracked). */
+  retireAt = Infinity;
+  /** Its entry in the lifetime heap (see `LifetimeIndex`), while it has one. */
+  lifetimeEntry: HeapEntry | null = null;
   /** Lease holders not lent out, reused so that leak detection costs nothing per acquire. */
   readonly freeHolders: LeaseHolder[] = [];
   /** This connection's place among all idle connections, in idle order. */

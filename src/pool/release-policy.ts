@@ -10,7 +10,8 @@ import type { WaiterQueues } from './waiter-queues.js';
 
 /**
  * What becomes of a connection when a lease on it is released: it closes (the pool is closing,
- * it was marked noNewExchanges, the idle limit is 0, the server allows it no idle time), goes
+ * it was marked noNewExchanges, it is past its maxLifetime, the idle limit is 0, the server
+ * allows it no idle time), goes
  * to the next waiter of its address, or joins the idle index, restarting the cleanup loop if
  * it stopped or running it now if this connection is due before the next tick.
  */
@@ -53,6 +54,11 @@ export class ReleasePolicy {
     if (connection.noNewExchanges) {
       if (connection.allocations === 0) this.#closer.close(connection, connection.drainReason);
       else this.#actors.touch(connection);
+      return;
+    }
+    if (connection.retireAt !== Infinity && connection.retireAt <= this.#options.scheduler.now()) {
+      // Past its maxLifetime, and the loop has not retired it yet (a late timer).
+      this.#closer.retire(connection);
       return;
     }
     const bucket = connection.bucket;

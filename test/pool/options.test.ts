@@ -41,6 +41,12 @@ describe('option validation', () => {
     ['scheduler', {}],
     ['connector', { connect: 'no' }],
     ['inspect', 42],
+    ['maxLifetime', 0],
+    ['maxLifetime', -60_000],
+    ['maxLifetime', 'a while'],
+    ['maxLifetime', Number.NaN],
+    ['random', 0.5],
+    ['random', { next: () => 0.5 }],
     ['maxIdleConnection', 5],
   ])('rejects %s = %o with ERR_INVALID_OPTION naming the option and the value', (option, value) => {
     const error = invalid({ [option]: value });
@@ -71,6 +77,8 @@ describe('option validation', () => {
       drainTimeout: '1h',
       leakDetectionThreshold: '30s',
       captureAcquireStacks: true,
+      maxLifetime: '5m',
+      random: () => 0.5,
     });
     expect(pool.options).toMatchObject({
       maxIdleConnections: 0,
@@ -80,7 +88,9 @@ describe('option validation', () => {
       connectTimeoutMs: 1_500,
       drainTimeoutMs: 3_600_000,
       leakDetectionThresholdMs: 30_000,
+      maxLifetimeMs: 300_000,
     });
+    expect(new ConnectionPool({ connector, maxLifetime: Infinity }).options.maxLifetimeMs).toBe(Infinity);
   });
 
   it('defaults to OkHttp: 5 idle connections kept 5 minutes', () => {
@@ -94,6 +104,8 @@ describe('option validation', () => {
       drainTimeoutMs: 10_000,
       leakDetectionThresholdMs: undefined,
       captureAcquireStacks: false,
+      maxLifetimeMs: Infinity,
+      random: Math.random,
     });
   });
 
