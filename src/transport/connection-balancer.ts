@@ -25,10 +25,20 @@ export const FAILED_ADDRESS_PENALTY_MS = 10_000;
 /** Host names (with port) remembered at most: the least recently used idle ones are forgotten first. */
 const MAX_TRACKED_HOSTS = 1024;
 
+/**
+ * One connect's place on an address: made when the balancer chose the address, moved when
+ * Happy Eyeballs reached another, dropped when the socket closes.
+ */
+interface Ticket {
+  /** Null until the connector hands the socket over (a lookup may answer before it does). */
+  socket: Socket | null;
+  address: string | null;
+}
+
 /** What the balancer knows of one resolved address of a host and port. */
 interface AddressRecord {
-  /** Connections open to it (and connects in flight that chose it). */
-  open: number;
+  /** Connects that chose it and connections open to it. */
+  readonly tickets: Set<Ticket>;
   /** When its last connect failed (clock ms), or -Infinity. */
   failedAt: number;
   /** When it was last chosen (a sequence number, 0: never): ties go to the least recent. */
@@ -79,9 +89,8 @@ export class ConnectionBalancer {
    */
   begin(host: string, port: number, now: () => number): BalancedConnect {
     const key = `${host.toLowerCase()}:${port}`;
-    let chosen: string | null = null;
-    let reached: string | null = null;
-    let socket: Socket | null = null;
+    const ticket: Ticket = { socket: null, address: null };
+    let reached = false;
     const lookup: LookupFunction = (hostname, options, callback) => {
       this.#resolve(hostname, { ...options, all: true }, (error, answer, family) => {
         if (error) {
@@ -93,44 +102,39 @@ export class ConnectionBalancer {
           callback(Object.assign(new Error(`${hostname} resolved to no address`), { code: 'ENOTFOUND', hostname }), '', 0);
           return;
         }
-        if (socket?.destroyed) return; // given up while resolving: nothing to count
+        if (ticket.socket?.destroyed) return; // given up while resolving: nothing to count
         const ordered = this.#order(key, addresses, now());
         const first = ordered[0] as LookupAddress;
-        chosen = first.address;
-        this.#take(key, first.address);
+        this.#place(key, ticket, first.address);
         if (options.all) callback(null, ordered);
         else callback(null, first.address, first.family);
       });
     };
-    const watch = (watched: Socket): void => {
-      socket = watched;
+    const watch = (socket: Socket): void => {
+      ticket.socket = socket;
+      const chosen = (): string | null => ticket.address;
       const onError = (): void => {
         // Only a failure to reach the address counts against it (refused, unreachable, timed
         // out), not a TLS handshake that failed after TCP connected: that is no fault of the address.
-        if (reached !== null) return;
-        for (const address of attemptedAddresses(watched, chosen)) this.#fail(key, address, now());
+        if (reached) return;
+        for (const address of attemptedAddresses(socket, chosen())) this.#fail(key, address, now());
       };
       const onConnect = (): void => {
-        watched.removeListener('error', onError);
-        reached = watched.remoteAddress ?? chosen;
-        for (const address of attemptedAddresses(watched, chosen)) if (address !== reached) this.#fail(key, address, now());
-        if (reached !== chosen) {
-          // Happy Eyeballs went on to another address: the connection counts there.
-          if (chosen !== null) this.#give(key, chosen);
-          if (reached !== null) this.#take(key, reached);
-        }
-        const record = reached === null ? undefined : this.#hosts.get(key)?.get(reached);
+        socket.removeListener('error', onError);
+        reached = true;
+        const remote = socket.remoteAddress ?? chosen();
+        for (const address of attemptedAddresses(socket, chosen())) if (address !== remote) this.#fail(key, address, now());
+        // Happy Eyeballs may have gone on to another address: the connection counts there.
+        if (remote !== null && remote !== ticket.address) this.#place(key, ticket, remote);
+        const record = remote === null ? undefined : this.#hosts.get(key)?.get(remote);
         if (record !== undefined) record.failedAt = -Infinity;
       };
-      watched.once('connect', onConnect);
-      watched.on('error', onError);
-      watched.once('close', () => {
-        watched.removeListener('connect', onConnect);
-        watched.removeListener('error', onError);
-        const counted = reached ?? chosen;
-        if (counted !== null) this.#give(key, counted);
-        chosen = null;
-        reached = null;
+      socket.once('connect', onConnect);
+      socket.on('error', onError);
+      socket.once('close', () => {
+        socket.removeListener('connect', onConnect);
+        socket.removeListener('error', onError);
+        this.#place(key, ticket, null);
       });
     };
     return { lookup, watch };
@@ -142,7 +146,7 @@ export class ConnectionBalancer {
    */
   openConnections(host: string, port: number): ReadonlyMap<string, number> {
     const counts = new Map<string, number>();
-    for (const [address, record] of this.#hosts.get(`${host.toLowerCase()}:${port}`) ?? []) counts.set(address, record.open);
+    for (const [address, record] of this.#hosts.get(`${host.toLowerCase()}:${port}`) ?? []) counts.set(address, openOn(record));
     return counts;
   }
 
@@ -155,7 +159,7 @@ export class ConnectionBalancer {
         entry,
         index,
         failed: record !== undefined && record.failedAt > penaltySince ? 1 : 0,
-        open: record?.open ?? 0,
+        open: record === undefined ? 0 : openOn(record),
         chosenAt: record?.chosenAt ?? 0,
       };
     });
@@ -163,23 +167,19 @@ export class ConnectionBalancer {
     // Forget what is gone from the answer and holds nothing: the answer is the truth now.
     const answered = new Set(addresses.map((entry) => entry.address));
     for (const [address, record] of host) {
-      if (!answered.has(address) && record.open === 0 && record.failedAt <= penaltySince) host.delete(address);
+      if (!answered.has(address) && openOn(record) === 0 && record.failedAt <= penaltySince) host.delete(address);
     }
     const first = ranked[0];
     if (first !== undefined) this.#record(host, first.entry.address).chosenAt = ++this.#sequence;
     return ranked.map((rank) => rank.entry);
   }
 
-  #take(key: string, address: string): void {
-    this.#record(this.#host(key), address).open++;
-  }
-
-  #give(key: string, address: string): void {
-    const host = this.#hosts.get(key);
-    const record = host?.get(address);
-    if (host === undefined || record === undefined) return;
-    // Kept at 0 (its turn among ties is remembered) until a lookup no longer answers it.
-    record.open = Math.max(0, record.open - 1);
+  /** Moves `ticket` to `address` (null: it leaves, its socket closed). */
+  #place(key: string, ticket: Ticket, address: string | null): void {
+    if (ticket.address !== null) this.#hosts.get(key)?.get(ticket.address)?.tickets.delete(ticket);
+    ticket.address = address;
+    // Kept with no ticket (its turn among ties is remembered) until a lookup no longer answers it.
+    if (address !== null) this.#record(this.#host(key), address).tickets.add(ticket);
   }
 
   #fail(key: string, address: string, now: number): void {
@@ -195,7 +195,7 @@ export class ConnectionBalancer {
     if (this.#hosts.size > MAX_TRACKED_HOSTS) {
       for (const [other, records] of this.#hosts) {
         if (this.#hosts.size <= MAX_TRACKED_HOSTS) break;
-        if (other !== key && [...records.values()].every((record) => record.open === 0)) this.#hosts.delete(other);
+        if (other !== key && [...records.values()].every((record) => openOn(record) === 0)) this.#hosts.delete(other);
       }
     }
     return host;
@@ -204,11 +204,23 @@ export class ConnectionBalancer {
   #record(host: HostRecord, address: string): AddressRecord {
     let record = host.get(address);
     if (record === undefined) {
-      record = { open: 0, failedAt: -Infinity, chosenAt: 0 };
+      record = { tickets: new Set(), failedAt: -Infinity, chosenAt: 0 };
       host.set(address, record);
     }
     return record;
   }
+}
+
+/**
+ * The connects and connections an address holds now. A socket the pool has just closed is
+ * destroyed at once but says 'close' only a turn of the event loop later; it no longer
+ * counts (a burst of connections retired together would otherwise send all their successors
+ * elsewhere). O(connections to the address), paid per connect, not per request.
+ */
+function openOn(record: AddressRecord): number {
+  let open = 0;
+  for (const ticket of record.tickets) if (ticket.socket === null || !ticket.socket.destroyed) open++;
+  return open;
 }
 
 /** A lookup's answer as a list, whether it gave one (as asked) or a single address. */

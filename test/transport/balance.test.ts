@@ -138,6 +138,29 @@ describe('balance over the addresses a name resolves to', () => {
     for (const lease of [...first, ...next]) lease.release();
   });
 
+  it('stops counting a connection the moment the pool closes it, not when its socket says so a turn later', async () => {
+    // A resolver that answers within the turn (a cache), before the closed socket's 'close'.
+    const answer = BACKEND_ADDRESSES.slice(0, 2).map((address) => ({ address, family: 4 }));
+    const cached: net.LookupFunction = (_hostname, _options, callback) =>
+      queueMicrotask(() => (callback as unknown as (error: null, all: typeof answer) => void)(null, answer));
+    const pool = new ConnectionPool({ connector: new NetConnector({ lookup: cached, balance: 'least-connections' }) });
+    pools.push(pool);
+    const [onFirst, onSecond] = await Promise.all([pool.acquire(`tcp://${NAME}:${port}`), pool.acquire(`tcp://${NAME}:${port}`)]);
+    expect([remoteOf(onFirst!), remoteOf(onSecond!)]).toEqual(['127.0.0.2', '127.0.0.3']);
+    const socket = (onSecond!.transport as SocketTransport).socket;
+    let closeEmitted = false;
+    socket.once('close', () => (closeEmitted = true));
+    onSecond!.noNewExchanges();
+    onSecond!.release();
+    // Closed by the pool (destroyed), its 'close' still to come: connections retired together
+    // must not send all their successors elsewhere.
+    expect([socket.destroyed, closeEmitted]).toEqual([true, false]);
+    const next = await pool.acquire(`tcp://${NAME}:${port}`);
+    expect(remoteOf(next)).toBe('127.0.0.3');
+    next.release();
+    onFirst!.release();
+  });
+
   it('keeps counting per host and port: another port of the same addresses starts from zero', async () => {
     const { port: otherPort } = await startBackends(BACKEND_ADDRESSES.slice(0, 2));
     const pool = poolOver(new ServiceName(BACKEND_ADDRESSES.slice(0, 2)), 'least-connections');
