@@ -43,7 +43,8 @@ export class AppController {
   @Get('health/ready')
   @HealthCheck()
   ready() {
-    return this.health.check([() => this.pool.isHealthy('pool')]); // upstreams reachable, no acquire timeouts
+    // The pool's own state, and ORDERS_API: without it this app is of no use (other hosts failing: degraded).
+    return this.health.check([() => this.pool.isHealthy('pool', { criticalAddresses: [ORDERS_API] })]);
   }
 }
 

@@ -1,3 +1,4 @@
+import type { LookupFunction } from 'node:net';
 import { Module, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { Registry } from 'prom-client';
@@ -42,6 +43,8 @@ export interface AppModuleOptions {
   readonly target: UpstreamTarget;
   /** The pool's clock and timers (and so the upstream timeouts'); tests pass a virtual-time scheduler. */
   readonly scheduler?: SchedulerLike;
+  /** How the upstream's name is resolved (default `dns.lookup`); tests simulate a Service's DNS with it. */
+  readonly lookup?: LookupFunction;
 }
 
 const CONTROLLERS = [DashboardController, HealthController, PoolController, CleanupTicksController, MetricsController, ProxyController];
@@ -57,7 +60,7 @@ export class AppModule implements NestModule {
     return {
       module: AppModule,
       imports: [
-        ConnectionPoolModule.forRoot(poolOptionsOf(config, scheduler)),
+        ConnectionPoolModule.forRoot(poolOptionsOf(config, scheduler, options.lookup)),
         TerminusModule.forRoot({ logger: HealthCheckLogger }),
         ConnectionPoolHealthModule,
         MetricsRegistryModule,
@@ -100,7 +103,7 @@ export class AppModule implements NestModule {
 }
 
 /** The pool's options from the configuration. */
-export function poolOptionsOf(config: AppConfig, scheduler?: SchedulerLike): ConnectionPoolModuleOptions {
+export function poolOptionsOf(config: AppConfig, scheduler?: SchedulerLike, lookup?: LookupFunction): ConnectionPoolModuleOptions {
   const { pool } = config;
   return {
     maxIdleConnections: pool.maxIdleConnections,
@@ -110,7 +113,8 @@ export function poolOptionsOf(config: AppConfig, scheduler?: SchedulerLike): Con
     acquireTimeout: pool.acquireTimeoutMs,
     connectTimeout: pool.connectTimeoutMs,
     drainTimeout: config.drainTimeoutMs,
-    connector: new NetConnector({ balance: config.upstreamBalance }),
+    maxLifetime: pool.maxLifetimeMs,
+    connector: new NetConnector({ balance: config.upstreamBalance, ...(lookup === undefined ? {} : { lookup }) }),
     ...(pool.leakDetectionThresholdMs === undefined ? {} : { leakDetectionThreshold: pool.leakDetectionThresholdMs }),
     ...(scheduler === undefined ? {} : { scheduler }),
   };

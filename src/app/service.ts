@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { LookupFunction } from 'node:net';
 import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -18,6 +19,8 @@ export interface StartServiceOptions {
   readonly logger?: LoggerService | false;
   /** The pool's clock and timers (tests pass a virtual-time scheduler). */
   readonly scheduler?: SchedulerLike;
+  /** How the upstream's name is resolved (default `dns.lookup`; tests simulate a Service's DNS). */
+  readonly lookup?: LookupFunction;
 }
 
 /** A running service. */
@@ -62,7 +65,7 @@ export async function startService(config: AppConfig, options: StartServiceOptio
   }
   let app: NestExpressApplication | undefined;
   try {
-    app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot({ config, target, scheduler: options.scheduler }), {
+    app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot({ config, target, scheduler: options.scheduler, lookup: options.lookup }), {
       // The proxy streams request bodies as they come: nothing may read them first.
       bodyParser: false,
       // Fail with an error the caller can report, not process.abort().

@@ -40,6 +40,7 @@ describe('configuration from the environment', () => {
       acquireTimeoutMs: 30_000,
       connectTimeoutMs: 10_000,
       leakDetectionThresholdMs: undefined,
+      maxLifetimeMs: 300_000,
     });
   });
 
@@ -56,6 +57,7 @@ describe('configuration from the environment', () => {
       POOL_ACQUIRE_TIMEOUT: 'Infinity',
       POOL_CONNECT_TIMEOUT: '250ms',
       POOL_LEAK_DETECTION: '1m',
+      POOL_MAX_LIFETIME: '90s',
       DRAIN_TIMEOUT: '20s',
       ADMIN_TOKEN: 'a-token-of-24-characters',
       EVENTS_PATH: '/ops/pool-events/',
@@ -81,6 +83,7 @@ describe('configuration from the environment', () => {
       acquireTimeoutMs: Infinity,
       connectTimeoutMs: 250,
       leakDetectionThresholdMs: 60_000,
+      maxLifetimeMs: 90_000,
     });
   });
 
@@ -104,6 +107,8 @@ describe('configuration from the environment', () => {
     ['POOL_KEEP_ALIVE', '0', 'a positive duration'],
     ['POOL_MAX_PER_ADDRESS', '0', "an integer >= 1, or 'Infinity'"],
     ['POOL_CONNECT_TIMEOUT', '-5s', 'a positive duration'],
+    ['POOL_MAX_LIFETIME', '0', 'a positive duration'],
+    ['POOL_MAX_LIFETIME', 'a while', 'a positive duration'],
     ['DRAIN_TIMEOUT', 'soon', 'a positive duration'],
     ['EVENTS_PATH', '/pool/../events', 'a route path'],
     ['EVENTS_PATH', '/metrics', 'a route the service does not use already'],
@@ -136,6 +141,11 @@ describe('configuration from the environment', () => {
 
   it('refuses credentials in UPSTREAM_URL, which would end up in logs and metrics', () => {
     expect(problemsOf({ UPSTREAM_URL: 'https://user:pass@api.example.com' }).message).toContain('without credentials');
+  });
+
+  it("reads POOL_MAX_LIFETIME ('5m' by default; 'Infinity' for no limit)", () => {
+    expect(loadAppConfig({}).pool.maxLifetimeMs).toBe(300_000);
+    expect(loadAppConfig({ POOL_MAX_LIFETIME: 'Infinity' }).pool.maxLifetimeMs).toBe(Infinity);
   });
 
   it("reads UPSTREAM_BALANCE ('least-connections' by default)", () => {

@@ -22,6 +22,8 @@ export interface PoolConfig {
   readonly acquireTimeoutMs: number;
   readonly connectTimeoutMs: number;
   readonly leakDetectionThresholdMs: number | undefined;
+  /** `POOL_MAX_LIFETIME`: Infinity for none. */
+  readonly maxLifetimeMs: number;
 }
 
 /** The service's configuration, validated. */
@@ -121,6 +123,7 @@ export function loadAppConfig(env: Readonly<Record<string, string | undefined>>)
       acquireTimeoutMs: values.POOL_ACQUIRE_TIMEOUT,
       connectTimeoutMs: values.POOL_CONNECT_TIMEOUT,
       leakDetectionThresholdMs: values.POOL_LEAK_DETECTION,
+      maxLifetimeMs: values.POOL_MAX_LIFETIME,
     },
     drainTimeoutMs: values.DRAIN_TIMEOUT,
     adminToken: values.ADMIN_TOKEN,

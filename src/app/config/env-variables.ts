@@ -82,6 +82,12 @@ export const ENV_VARIABLES = {
     description: 'upstream connections in all (`maxConnections`)',
     parse: integer(1, true),
   }),
+  POOL_MAX_LIFETIME: withDefault({
+    default: '5m',
+    description:
+      "how long an upstream connection lives at most, less up to 2.5% jitter: then it takes no new request, finishes the ones it carries and closes, so that new connections reach pods added since (`maxLifetime`; 'Infinity': no limit)",
+    parse: duration(true),
+  }),
   POOL_ACQUIRE_TIMEOUT: withDefault({
     default: '30s',
     description: 'how long a request may wait for a connection slot under the limits; past it: 503 (`acquireTimeout`)',
