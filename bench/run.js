@@ -23,6 +23,7 @@ const BENCHES = {
   'http-agent': 'http-agent.js',
   'http-heap': 'http-heap.js',
   observability: 'observability-overhead.js',
+  'diagnostics-channel': 'diagnostics-channel.js',
 };
 
 function option(name) {

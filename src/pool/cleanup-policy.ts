@@ -110,7 +110,7 @@ export class CleanupPolicy {
       }
     } catch (error) {
       delay = CLEANUP_RETRY_MS;
-      if (this.#emitter.listening) this.#emitter.emit({ type: 'cleanup-failed', at: now, error: toError(error) });
+      if (this.#emitter.wants('cleanup-failed')) this.#emitter.emit({ type: 'cleanup-failed', at: now, error: toError(error) });
     }
     return { at: now, delay, evicted };
   }

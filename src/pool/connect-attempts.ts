@@ -78,7 +78,7 @@ export class ConnectAttempts {
     const connection = new PooledConnection(id, bucket, scheduler.now(), this.#actors.spawn(id));
     this.#registry.add(connection);
     this.#totals.connects++;
-    if (this.#emitter.listening) {
+    if (this.#emitter.wants('connect-start')) {
       this.#emitter.emit({ type: 'connect-start', at: connection.createdAt, connectionId: id, address: String(bucket.address) });
     }
 
@@ -189,7 +189,7 @@ export class ConnectAttempts {
     connection.connectedAt = now;
     const retireAt = this.#lifetimes.add(connection, now);
     this.#actors.connected(connection, transport);
-    if (this.#emitter.listening) {
+    if (this.#emitter.wants('connect-end')) {
       const alpnProtocol = alpnOf(transport);
       const remoteAddress = remoteAddressOf(transport);
       this.#emitter.emit({
@@ -236,7 +236,7 @@ export class ConnectAttempts {
     this.#registry.remove(connection);
     connection.bucket.connecting--;
     this.#totals.connectFailures++;
-    if (this.#emitter.listening) {
+    if (this.#emitter.wants('connect-failed')) {
       const now = this.#options.scheduler.now();
       this.#emitter.emit({
         type: 'connect-failed',

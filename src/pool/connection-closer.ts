@@ -84,7 +84,7 @@ export class ConnectionCloser {
       }
     }
     this.#totals.closed++;
-    if (this.#emitter.listening) {
+    if (this.#emitter.wants('connection-closed')) {
       this.#emitter.emit({
         type: 'connection-closed',
         at: this.#options.scheduler.now(),
@@ -109,7 +109,7 @@ export class ConnectionCloser {
       connection.drainReason = reason;
       connection.bucket.multiplexed.delete(connection);
       this.#lifetimes.remove(connection);
-      if (this.#emitter.listening) {
+      if (this.#emitter.wants('no-new-exchanges')) {
         this.#emitter.emit({
           type: 'no-new-exchanges',
           at: this.#options.scheduler.now(),

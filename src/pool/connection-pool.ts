@@ -317,7 +317,7 @@ export class ConnectionPool {
   reportRetry(lease: Lease, report: RetryReport): void {
     const connection = this.#ledger.connectionOf(lease);
     if (connection === undefined) throw new InvalidOptionError('lease', lease, 'a lease of this pool');
-    if (!this.#emitter.listening) return;
+    if (!this.#emitter.wants('retry')) return;
     this.#emitter.emit({
       type: 'retry',
       at: this.#options.scheduler.now(),

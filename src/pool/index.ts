@@ -9,6 +9,7 @@ export { checkTlsOptions } from './tls-options.js';
 export type { Address, AddressInput, AddressOptions, AddressProtocol, TlsAddressOptions } from './address.js';
 export { connectionMachine } from './connection.machine.js';
 export type { ConnectionContext, ConnectionInput, ConnectionMachineEvent, ConnectionOutput, ConnectionState, EvictEvent, EvictionReason } from './connection.machine.js';
+export { DIAGNOSTICS_CHANNEL_PREFIX } from './pool-event-emitter.js';
 export { parseDuration } from './duration.js';
 export type { Duration } from './duration.js';
 export * from './errors.js';

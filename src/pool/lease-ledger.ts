@@ -94,7 +94,7 @@ export class LeaseLedger implements LeaseOwner {
     this.#heldTooLong?.add(slot.watchNode);
     this.#totals.acquired++;
     if (reused) this.#totals.reused++;
-    if (this.#emitter.listening) {
+    if (this.#emitter.wants('connection-acquired')) {
       this.#emitter.emit({
         type: 'connection-acquired',
         at: now,
@@ -123,7 +123,7 @@ export class LeaseLedger implements LeaseOwner {
     connection.allocations--;
     this.#leases--;
     this.#totals.released++;
-    if (this.#emitter.listening) {
+    if (this.#emitter.wants('connection-released')) {
       const now = this.#options.scheduler.now();
       this.#emitter.emit({
         type: 'connection-released',
@@ -181,7 +181,7 @@ export class LeaseLedger implements LeaseOwner {
     connection.allocations--;
     this.#leases--;
     this.#totals.leaked++;
-    if (this.#emitter.listening) {
+    if (this.#emitter.wants('connection-leaked')) {
       const where = `${connection.id} to ${String(connection.address)}${purposeOf(slot)}`;
       this.#emitter.emit({
         type: 'connection-leaked',
@@ -204,7 +204,7 @@ export class LeaseLedger implements LeaseOwner {
 
   #onHeldTooLong(slot: LeaseSlot, now: number): void {
     const connection = slot.connection;
-    if (!slot.live || connection.phase !== 'open' || !this.#emitter.listening) return;
+    if (!slot.live || connection.phase !== 'open' || !this.#emitter.wants('lease-held-too-long')) return;
     const heldMs = now - slot.acquiredAt;
     this.#emitter.emit({
       type: 'lease-held-too-long',

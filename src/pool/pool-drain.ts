@@ -66,7 +66,7 @@ export class PoolDrain {
     this.#closed = new Promise<void>((resolve) => {
       this.#finishClose = resolve;
     });
-    if (this.#emitter.listening) {
+    if (this.#emitter.wants('pool-closing')) {
       this.#emitter.emit({ type: 'pool-closing', at: this.#options.scheduler.now(), leases: this.#ledger.count });
     }
     this.#waiters.rejectAll(() => new PoolClosedError('it closed while this acquire was waiting'));
@@ -91,7 +91,7 @@ export class PoolDrain {
     this.#ledger.dispose();
     this.#waiters.dispose();
     this.#actors.flush();
-    if (this.#emitter.listening) {
+    if (this.#emitter.wants('pool-closed')) {
       this.#emitter.emit({ type: 'pool-closed', at: this.#options.scheduler.now(), forced: this.#forcedOnClose });
     }
     this.#emitter.complete();

@@ -1,17 +1,49 @@
+import { channel, type Channel } from 'node:diagnostics_channel';
 import { Subject, config, type Observable } from 'rxjs';
 import { CallbackFailures } from './callback-failures.js';
-import type { PoolEvent } from './events.js';
+import type { PoolEvent, PoolEventType } from './events.js';
+
+/** Each event type is published on the `diagnostics_channel` named this and the type. */
+export const DIAGNOSTICS_CHANNEL_PREFIX = 'reactive-connection-pool:';
+
+// Every event type, checked complete by the compiler (a new type must be added here).
+const EVENT_TYPES = Object.keys({
+  'connect-start': true,
+  'connect-end': true,
+  'connect-failed': true,
+  'connection-acquired': true,
+  'connection-released': true,
+  'no-new-exchanges': true,
+  'connection-closed': true,
+  'connection-leaked': true,
+  'lease-held-too-long': true,
+  'acquire-timeout': true,
+  retry: true,
+  'cleanup-failed': true,
+  'pool-closing': true,
+  'pool-closed': true,
+} satisfies Record<PoolEventType, true>) as PoolEventType[];
 
 /**
- * Where the pool's events go out: `pool.events$`, synchronously and in the order things
- * happen. Every part of the engine asks `listening` before it builds an event, so that a pool
- * nobody watches pays nothing for its events (no object, no clock read, no string).
+ * The channels, made once and held here: `diagnostics_channel` keeps a channel only while
+ * someone holds it, and a subscriber that comes later gets this same object.
+ */
+const CHANNELS = Object.fromEntries(EVENT_TYPES.map((type) => [type, channel(DIAGNOSTICS_CHANNEL_PREFIX + type)])) as Readonly<Record<PoolEventType, Channel>>;
+
+/**
+ * Where the pool's events go out: `pool.events$`, and Node's `diagnostics_channel`
+ * `reactive-connection-pool:<type>` (the same event object, as `events$` gives it), both
+ * synchronously and in the order things happen. Every part of the engine asks `wants(type)`
+ * before it builds an event, so that an event nobody watches costs nothing (no object, no
+ * clock read, no string): neither `events$` nor that type's channel has a subscriber.
  *
- * A subscriber that throws (in its own callback or in an operator of its chain) stops neither
- * the pool, nor the other subscribers, nor the process: RxJS would report the error as
- * unhandled on a timer, which exits Node. While an event is delivered, RxJS's synchronous
- * error handling is on, so that the error comes back here, where it is reported once as a
- * warning (see {@link CallbackFailures}) and dropped.
+ * A subscriber of `events$` that throws (in its own callback or in an operator of its chain)
+ * stops neither the pool, nor the other subscribers, nor the process: RxJS would report the
+ * error as unhandled on a timer, which exits Node. While an event is delivered, RxJS's
+ * synchronous error handling is on, so that the error comes back here, where it is reported
+ * once as a warning (see {@link CallbackFailures}) and dropped. A channel's subscribers are
+ * Node's to call: `diagnostics_channel` rethrows their errors on the next tick, as for any
+ * channel.
  */
 export class PoolEventEmitter {
   readonly #subject = new Subject<PoolEvent>();
@@ -24,13 +56,15 @@ export class PoolEventEmitter {
     return this.#events$;
   }
 
-  /** True when someone listens: an event is worth building. */
-  get listening(): boolean {
-    return this.#subject.observed;
+  /** True when someone listens to events of `type` (on `events$` or its channel): such an event is worth building. */
+  wants(type: PoolEventType): boolean {
+    return this.#subject.observed || CHANNELS[type].hasSubscribers;
   }
 
   emit(event: PoolEvent): void {
-    this.#deliver(() => this.#subject.next(event));
+    if (this.#subject.observed) this.#deliver(() => this.#subject.next(event));
+    const published = CHANNELS[event.type];
+    if (published.hasSubscribers) published.publish(event);
   }
 
   /** The pool has closed: no event follows. */

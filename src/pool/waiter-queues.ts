@@ -260,7 +260,7 @@ export class WaiterQueues {
       : bucket.count >= perAddress
         ? `all ${bucket.count} connections allowed by maxConnectionsPerAddress are in use`
         : `the pool holds maxConnections=${this.#options.maxConnections} connections, all in use`;
-    if (this.#emitter.listening) {
+    if (this.#emitter.wants('acquire-timeout')) {
       const now = this.#options.scheduler.now();
       this.#emitter.emit({ type: 'acquire-timeout', at: now, address: String(bucket.address), waitedMs: now - waiter.startedAt });
     }

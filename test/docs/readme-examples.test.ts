@@ -71,6 +71,20 @@ describe('README examples', () => {
     expect(lines.sort()).toEqual(['active 0', 'idle 1']);
   });
 
+  it('diagnostics_channel: a subscriber of reactive-connection-pool:connection-closed sees the eviction', async () => {
+    const lines: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
+      lines.push(args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' '));
+    });
+    try {
+      await import('../../examples/diagnostics-channel.js');
+    } finally {
+      log.mockRestore();
+    }
+    // The dispatcher keeps its connections apart (a partition): their address carries a fingerprint.
+    expect(lines).toEqual([expect.stringMatching(new RegExp(`^closed ${upstream.origin.replace(/[.]/g, '\\.')}(#\\w+)? evict-all$`))]);
+  });
+
   it('Nest app: HttpModule over the pool, probes and the event stream', async () => {
     const { AppModule } = await import('../../examples/nest-app.js');
     const app: INestApplication = await NestFactory.create(AppModule, { logger: false });

@@ -1,0 +1,68 @@
+// What the diagnostics_channel publication costs the engine: acquire + release of an idle
+// connection (fake transport, `acquireNow`), with nobody subscribed, with a subscriber on a
+// channel of another event type (the checks run with a channel active), with subscribers on
+// the channels of the two events every acquire and release make, and with an events$
+// subscriber. Each contender runs in a fresh process per round (subscribing changes a
+// channel's class: one process must not measure another's JIT state), rounds interleaved,
+// medians of ns per acquire + release.
+//
+//   npm run build && node --expose-gc bench/diagnostics-channel.js [--rounds 7] [--ops 2000000] [--dist ../dist]
+import { fork } from 'node:child_process';
+import { subscribe } from 'node:diagnostics_channel';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { BENCH_URL, fakeConnector, median, nowNs, rotate, roundsFromArgs } from './lib/stats.js';
+
+const PREFIX = 'reactive-connection-pool:';
+const CONTENDERS = {
+  nobody: () => undefined,
+  'a subscriber on another channel': () => subscribe(`${PREFIX}cleanup-failed`, () => undefined),
+  'subscribers on connection-acquired and -released': () => {
+    subscribe(`${PREFIX}connection-acquired`, () => undefined);
+    subscribe(`${PREFIX}connection-released`, () => undefined);
+  },
+  'an events$ subscriber': (pool) => pool.events$.subscribe(() => undefined),
+};
+
+function argument(name, fallback) {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+}
+
+const ops = Number(argument('--ops', '2000000'));
+const dist = new URL(`${argument('--dist', '../dist')}/pool/index.js`, import.meta.url);
+
+if (process.env.CHANNEL_BENCH_CONTENDER !== undefined) {
+  // A child: one contender, one measurement.
+  const { ConnectionPool } = await import(dist.href);
+  const pool = new ConnectionPool({ connector: fakeConnector, maxIdleConnections: 1 });
+  (await pool.acquire(BENCH_URL)).release();
+  CONTENDERS[process.env.CHANNEL_BENCH_CONTENDER](pool);
+  const loop = (n) => {
+    for (let i = 0; i < n; i++) pool.acquireNow(BENCH_URL).release();
+  };
+  loop(ops / 10); // warm-up
+  const t0 = nowNs();
+  loop(ops);
+  process.send({ ns: (nowNs() - t0) / ops });
+  process.exit(0);
+} else {
+  const rounds = roundsFromArgs(7);
+  const names = Object.keys(CONTENDERS);
+  const samples = Object.fromEntries(names.map((name) => [name, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const name of rotate(names, round)) {
+      const child = fork(fileURLToPath(import.meta.url), process.argv.slice(2), { env: { ...process.env, CHANNEL_BENCH_CONTENDER: name }, execArgv: ['--expose-gc'] });
+      samples[name].push(await new Promise((resolve, reject) => {
+        child.once('message', (message) => resolve(message.ns));
+        child.once('error', reject);
+        child.once('exit', (code) => code !== 0 && reject(new Error(`${name}: exit ${code}`)));
+      }));
+    }
+  }
+  const medians = Object.fromEntries(names.map((name) => [name, median(samples[name])]));
+  console.log(`\nacquireNow + release of an idle connection, ${pathToFileURL(fileURLToPath(dist)).pathname.replace(/\/pool\/index\.js$/, '')}, median of ${rounds} rounds (ns; ratio to nobody)`);
+  for (const name of names) console.log(`  ${name.padEnd(50)} ${medians[name].toFixed(0).padStart(5)} ns  ${(medians[name] / medians.nobody).toFixed(2)}x`);
+  const ratio = medians['a subscriber on another channel'] / medians.nobody;
+  const targets = [{ name: 'acquire + release with a channel active elsewhere / with nobody (about 1.0x: nothing built)', measured: `${ratio.toFixed(2)}x`, met: ratio <= 1.1 }];
+  console.log(`#result ${JSON.stringify({ medians, targets })}`);
+}
