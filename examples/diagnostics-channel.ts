@@ -16,6 +16,5 @@ subscribe(channel, onClosed);
 const pool = new ConnectionPool();
 const { body } = await request(`${origin}/items/1`, { dispatcher: pool.dispatcher() });
 await body.text();
-pool.evictAll(); // closed http://127.0.0.1:8080#… evict-all
-await pool.close();
+await pool.close(); // closed http://127.0.0.1:8080#… pool-closed
 unsubscribe(channel, onClosed);

@@ -21,8 +21,8 @@ await body.text();
 await reader.forceFlush();
 const metrics = exporter.getMetrics().flatMap((resource) => resource.scopeMetrics.flatMap((scope) => scope.metrics));
 const open = metrics.find((metric) => metric.descriptor.name === 'http.client.open_connections');
-for (const point of open?.dataPoints ?? []) console.log(point.attributes['http.connection.state'], point.value);
-// idle 1, active 0: one connection, back in the pool
+for (const point of open?.dataPoints ?? []) console.log(point.attributes['server.address'], point.attributes['http.connection.state'], point.value);
+// 127.0.0.1 active 0 and 127.0.0.1 idle 1 (or 1 and 0 while the response's connection is still being given back)
 
 instrumentation.dispose();
 await meterProvider.shutdown();
