@@ -60,7 +60,13 @@ export function sendOverHttp2(transport: Http2SessionTransport, options: H2Reque
     settled = true;
     if (stream !== null) {
       stream.removeAllListeners('data');
-      if (!stream.destroyed) stream.close(NGHTTP2_CANCEL);
+      // Node's close() ends the writable side first (END_STREAM) and resets after: a request
+      // whose body was not all sent would reach the server as complete, cut short. Destroyed,
+      // the stream is only reset (RST_STREAM INTERNAL_ERROR): the server never takes it as whole.
+      if (!stream.destroyed) {
+        if (stream.writableEnded) stream.close(NGHTTP2_CANCEL);
+        else stream.destroy(error);
+      }
     }
     destroyH2Body(body, error);
     handler.onError?.(error);
