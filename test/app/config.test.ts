@@ -97,7 +97,6 @@ describe('configuration from the environment', () => {
     ['HOST', 'not a host!', 'an IP address'],
     ['UPSTREAM_URL', 'ftp://files.example.com', 'an absolute http: or https: URL'],
     ['UPSTREAM_URL', 'orders.internal:8080', 'an absolute http: or https: URL'],
-    ['UPSTREAM_URL', 'http://api.example.com/?debug=1', 'without a query'],
     ['UPSTREAM_TIMEOUT', '10 parsecs', 'a positive duration'],
     ['UPSTREAM_HTTP2', 'yes', "one of 'auto', 'always', 'never'"],
     ['UPSTREAM_BALANCE', 'round-robin', "one of 'first', 'least-connections'"],
@@ -115,6 +114,11 @@ describe('configuration from the environment', () => {
     ['EVENTS_PATH', '/proxy/events', 'a route the service does not use already'],
     ['LOG_LEVEL', 'chatty', "one of 'error', 'warn', 'info', 'debug'"],
     ['LOG_FORMAT', 'xml', "one of 'text', 'json'"],
+    ['EVENT_STREAMS_MAX', '-1', 'an integer >= 0'],
+    ['TRUST_PROXY', 'maybe', "'true' or 'false'"],
+    ['CLIENT_MAX_CONNECTIONS', '0', "an integer >= 1, or 'Infinity'"],
+    ['CLIENT_HEADERS_TIMEOUT', 'Infinity', 'a positive duration'],
+    ['CLIENT_REQUEST_TIMEOUT', '0', 'a positive duration'],
   ])('refuses %s=%j, naming the variable, the value and what is expected', (variable, value, expected) => {
     const error = problemsOf({ [variable]: value });
     expect(error.problems.map((p) => p.variable)).toEqual([variable]);
@@ -146,6 +150,40 @@ describe('configuration from the environment', () => {
   it("reads POOL_MAX_LIFETIME ('5m' by default; 'Infinity' for no limit)", () => {
     expect(loadAppConfig({}).pool.maxLifetimeMs).toBe(300_000);
     expect(loadAppConfig({ POOL_MAX_LIFETIME: 'Infinity' }).pool.maxLifetimeMs).toBe(Infinity);
+  });
+
+  it.each([
+    ['https://svc:s3cr3t-pass@api.example.com/v1', 'https://api.example.com/v1', 'without credentials'],
+    ['http://api.example.com/v1?api_key=s3cr3t-key#frag', 'http://api.example.com/v1', 'without a query'],
+    ['https://svc:s3cr3t/pass@api.example.com/?token=s3cr3t-token', 'https://api.example.com/', 'an absolute http: or https: URL'],
+    ['admin:s3cr3t-pass@orders.internal:8080/x?k=s3cr3t', 'orders.internal:8080/x', 'an absolute http: or https: URL'],
+    ['ftp://user:s3cr3t@files.example.com/?s3cr3t', 'ftp://files.example.com/', 'an absolute http: or https: URL'],
+  ])('shows a refused UPSTREAM_URL (%s) without its userinfo or query', (value, shown, expected) => {
+    const error = problemsOf({ UPSTREAM_URL: value });
+    expect(error.message).toContain(`UPSTREAM_URL=${JSON.stringify(shown)} (credentials and query not shown)`);
+    expect(error.message).toContain(expected);
+    expect(error.message).not.toMatch(/s3cr3t/);
+  });
+
+  it('reads the gateway limits: EVENT_STREAMS_MAX, TRUST_PROXY, CLIENT_* (defaults, then given)', () => {
+    const defaults = loadAppConfig({});
+    expect({ eventStreamsMax: defaults.eventStreamsMax, trustProxy: defaults.trustProxy, clients: defaults.clients }).toEqual({
+      eventStreamsMax: 32,
+      trustProxy: false,
+      clients: { maxConnections: 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 300_000 },
+    });
+    const given = loadAppConfig({ EVENT_STREAMS_MAX: '0', TRUST_PROXY: 'TRUE', CLIENT_MAX_CONNECTIONS: 'Infinity', CLIENT_HEADERS_TIMEOUT: '2s', CLIENT_REQUEST_TIMEOUT: 'Infinity' });
+    expect({ eventStreamsMax: given.eventStreamsMax, trustProxy: given.trustProxy, clients: given.clients }).toEqual({
+      eventStreamsMax: 0,
+      trustProxy: true,
+      clients: { maxConnections: Infinity, headersTimeoutMs: 2_000, requestTimeoutMs: Infinity },
+    });
+  });
+
+  it('refuses a CLIENT_HEADERS_TIMEOUT longer than CLIENT_REQUEST_TIMEOUT (the head is part of the request)', () => {
+    const error = problemsOf({ CLIENT_HEADERS_TIMEOUT: '2m', CLIENT_REQUEST_TIMEOUT: '1m' });
+    expect(error.problems.map((p) => p.variable)).toEqual(['CLIENT_HEADERS_TIMEOUT']);
+    expect(error.message).toContain('at most CLIENT_REQUEST_TIMEOUT (1m)');
   });
 
   it("reads UPSTREAM_BALANCE ('least-connections' by default)", () => {

@@ -26,6 +26,16 @@ export interface PoolConfig {
   readonly maxLifetimeMs: number;
 }
 
+/** What clients may do with their connections, in milliseconds. */
+export interface ClientLimitsConfig {
+  /** Connections open at once (`Infinity`: no cap). */
+  readonly maxConnections: number;
+  /** Time to send a complete request head. */
+  readonly headersTimeoutMs: number;
+  /** Time to send a whole request (`Infinity`: no limit). */
+  readonly requestTimeoutMs: number;
+}
+
 /** The service's configuration, validated. */
 export interface AppConfig {
   readonly port: number;
@@ -46,6 +56,12 @@ export interface AppConfig {
   readonly adminToken: string | undefined;
   /** The event stream's route, without a leading slash. */
   readonly eventsPath: string;
+  /** Event streams (pool events and cleanup ticks) open at once. */
+  readonly eventStreamsMax: number;
+  /** `TRUST_PROXY`: whether client-sent `Forwarded` / `X-Forwarded-*` come from a trusted proxy. */
+  readonly trustProxy: boolean;
+  /** The limits on client connections. */
+  readonly clients: ClientLimitsConfig;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
   /** The OTLP export of the metrics (the standard `OTEL_*` variables), or null: Prometheus' /metrics only. */
@@ -55,7 +71,7 @@ export interface AppConfig {
 }
 
 /** Variables with these prefixes are ours: an unknown one is probably a typo. */
-const OWN_PREFIXES = ['POOL_', 'UPSTREAM_'];
+const OWN_PREFIXES = ['POOL_', 'UPSTREAM_', 'CLIENT_'];
 
 /**
  * Reads and validates the configuration from `env` (normally `process.env`).
@@ -106,6 +122,14 @@ export function loadAppConfig(env: Readonly<Record<string, string | undefined>>)
     });
   }
   const otlpMetrics = readOtlpMetricsConfig(env, problems);
+  if (values.CLIENT_HEADERS_TIMEOUT !== undefined && values.CLIENT_REQUEST_TIMEOUT !== undefined && values.CLIENT_HEADERS_TIMEOUT > values.CLIENT_REQUEST_TIMEOUT) {
+    problems.push({
+      variable: 'CLIENT_HEADERS_TIMEOUT',
+      shown: JSON.stringify(env.CLIENT_HEADERS_TIMEOUT ?? ''),
+      expected: `at most CLIENT_REQUEST_TIMEOUT (${env.CLIENT_REQUEST_TIMEOUT?.trim() || ENV_VARIABLES.CLIENT_REQUEST_TIMEOUT.default}): the head is part of the request`,
+      defaultText: stripTicks(ENV_VARIABLES.CLIENT_HEADERS_TIMEOUT.defaultText),
+    });
+  }
   if (problems.length > 0) throw new AppConfigError(problems);
 
   return {
@@ -128,6 +152,13 @@ export function loadAppConfig(env: Readonly<Record<string, string | undefined>>)
     drainTimeoutMs: values.DRAIN_TIMEOUT,
     adminToken: values.ADMIN_TOKEN,
     eventsPath: values.EVENTS_PATH,
+    eventStreamsMax: values.EVENT_STREAMS_MAX,
+    trustProxy: values.TRUST_PROXY,
+    clients: {
+      maxConnections: values.CLIENT_MAX_CONNECTIONS,
+      headersTimeoutMs: values.CLIENT_HEADERS_TIMEOUT,
+      requestTimeoutMs: values.CLIENT_REQUEST_TIMEOUT,
+    },
     logLevel: values.LOG_LEVEL,
     logFormat: values.LOG_FORMAT,
     otlpMetrics,
@@ -136,7 +167,10 @@ export function loadAppConfig(env: Readonly<Record<string, string | undefined>>)
 }
 
 function show(variable: EnvVariable<unknown>, text: string): string {
-  return variable.secret ? `(hidden, ${text.length} characters)` : JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text);
+  if (variable.secret) return `(hidden, ${text.length} characters)`;
+  const shown = variable.redact === undefined ? text : variable.redact(text);
+  const quoted = JSON.stringify(shown.length > 200 ? `${shown.slice(0, 200)}…` : shown);
+  return shown === text ? quoted : `${quoted} (credentials and query not shown)`;
 }
 
 function stripTicks(text: string): string {

@@ -16,6 +16,11 @@ export interface EnvVariable<T> {
   /** Its value must never be printed, not even in an error about it. */
   readonly secret: boolean;
   /**
+   * The value as an error about it may show it, when parts of it are secrets (a URL's
+   * credentials and query); absent: shown as it is.
+   */
+  readonly redact?: (text: string) => string;
+  /**
    * Turns the text into a value.
    *
    * @throws EnvValueError saying what was expected.
@@ -37,6 +42,7 @@ interface Spec<T> {
   readonly parse: (text: string) => T;
   readonly defaultText?: string;
   readonly secret?: boolean;
+  readonly redact?: (text: string) => string;
 }
 
 interface OptionalSpec<T> {
@@ -45,6 +51,7 @@ interface OptionalSpec<T> {
   readonly description: string;
   readonly parse: (text: string) => T;
   readonly secret?: boolean;
+  readonly redact?: (text: string) => string;
 }
 
 /** A variable that always has a value: its own, or the default. */
@@ -55,6 +62,7 @@ export function withDefault<T>(spec: Spec<T>): EnvVariable<T> {
     description: spec.description,
     secret: spec.secret ?? false,
     parse: spec.parse,
+    ...(spec.redact === undefined ? {} : { redact: spec.redact }),
   };
 }
 
@@ -66,6 +74,7 @@ export function optional<T>(spec: OptionalSpec<T>): EnvVariable<T | undefined> {
     description: spec.description,
     secret: spec.secret ?? false,
     parse: spec.parse,
+    ...(spec.redact === undefined ? {} : { redact: spec.redact }),
   };
 }
 
@@ -135,6 +144,24 @@ export function upstreamUrl(text: string): URL {
   return url;
 }
 
+/**
+ * A URL as an error may show it: without its userinfo (`user:password@`) and without its
+ * query and fragment, which often carry keys. Works on text that does not parse as a URL too
+ * (`admin:s3cret@orders:8080` is refused because it parses as a URL of scheme `admin:`).
+ *
+ * @example
+ * ```ts
+ * urlWithoutSecrets('https://svc:s3cret@api.example.com/v1?key=abc'); // 'https://api.example.com/v1'
+ * ```
+ */
+export function urlWithoutSecrets(text: string): string {
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(text)?.[0] ?? '';
+  const queryAt = text.slice(scheme.length).search(/[?#]/);
+  const beforeQuery = queryAt === -1 ? text.slice(scheme.length) : text.slice(scheme.length, scheme.length + queryAt);
+  // Up to the last '@' (a password may hold '/' or '@'): userinfo, however it ends.
+  return `${scheme}${beforeQuery.slice(beforeQuery.lastIndexOf('@') + 1)}`;
+}
+
 /** The contents of a readable PEM file. */
 export function pemFile(text: string): { readonly path: string; readonly pem: string } {
   let pem: string;
@@ -146,6 +173,14 @@ export function pemFile(text: string): { readonly path: string; readonly pem: st
   }
   if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new EnvValueError('a PEM file with at least one "-----BEGIN CERTIFICATE-----" block');
   return { path: text, pem };
+}
+
+/** A yes/no switch: `'true'` or `'false'` (also `1`/`0`, `yes`/`no`, `on`/`off`). */
+export function boolean(text: string): boolean {
+  const lower = text.toLowerCase();
+  if (lower === 'true' || lower === '1' || lower === 'yes' || lower === 'on') return true;
+  if (lower === 'false' || lower === '0' || lower === 'no' || lower === 'off') return false;
+  throw new EnvValueError("'true' or 'false'");
 }
 
 /** One of `values`. */

@@ -1,6 +1,7 @@
 import { BALANCE_MODES } from '../../transport/index.js';
 import {
   bearerToken,
+  boolean,
   duration,
   host,
   integer,
@@ -10,6 +11,7 @@ import {
   port,
   routePath,
   upstreamUrl,
+  urlWithoutSecrets,
   withDefault,
   type EnvVariable,
 } from './env-variable.js';
@@ -47,6 +49,8 @@ export const ENV_VARIABLES = {
     unset: 'an embedded upstream on loopback',
     description: 'where `/proxy/*` forwards to: an http: or https: origin, with an optional base path',
     parse: upstreamUrl,
+    // The refused value is shown without what must not be printed: credentials, query.
+    redact: urlWithoutSecrets,
   }),
   UPSTREAM_CA_FILE: optional({
     unset: "Node's trusted CAs",
@@ -118,6 +122,33 @@ export const ENV_VARIABLES = {
     default: '/pool/events',
     description: 'the route of the pool event stream (Server-Sent Events)',
     parse: routePath,
+  }),
+  EVENT_STREAMS_MAX: withDefault({
+    default: '32',
+    description: 'event streams (`/pool/events` and `/pool/cleanup-ticks` together) open at once; past it: 503 with `Retry-After`',
+    parse: integer(0),
+  }),
+  TRUST_PROXY: withDefault({
+    default: 'false',
+    description:
+      "'true' when a proxy this service trusts is in front: its `Forwarded` and `X-Forwarded-For` are appended to (RFC 7239); 'false': what clients send as `Forwarded`, `X-Forwarded-*` or `X-Real-IP` is replaced by this hop's values",
+    parse: boolean,
+  }),
+  CLIENT_MAX_CONNECTIONS: withDefault({
+    default: '1024',
+    description:
+      "client connections open at once (keep it under the process's file limit, `ulimit -n`); at the cap a new one takes the place of the oldest idle or still-incomplete one, else it is refused with 503",
+    parse: integer(1, true),
+  }),
+  CLIENT_HEADERS_TIMEOUT: withDefault({
+    default: '10s',
+    description: 'how long a client may take to send a request head (line and headers), from its first byte or the connection; past it: 408 and the connection closed',
+    parse: duration(false),
+  }),
+  CLIENT_REQUEST_TIMEOUT: withDefault({
+    default: '5m',
+    description: "how long a client may take to send a whole request, body included; past it: 408 and the connection closed; 'Infinity' for no limit",
+    parse: duration(true),
   }),
   LOG_LEVEL: withDefault({ default: 'info', description: "'error', 'warn', 'info' or 'debug' (one line per proxied request)", parse: oneOf(LOG_LEVELS) }),
   LOG_FORMAT: withDefault({ default: 'text', description: "'text' (with the start banner) or 'json' (one object per line)", parse: oneOf(LOG_FORMATS) }),
