@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { LookupFunction } from 'node:net';
-import type { LoggerService } from '@nestjs/common';
+import { Logger, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { SchedulerLike } from 'rxjs';
@@ -8,6 +8,9 @@ import { ConnectionPool } from '../http/index.js';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { EmbeddedUpstream } from './embedded-upstream/embedded-upstream.js';
+import type { ClientConnections } from './http-server/client-connections.js';
+import { GatewayHttpAdapter } from './http-server/gateway-http-adapter.js';
+import { jsonErrorHandler } from './http-server/json-error-handler.js';
 import { AppLifecycle } from './lifecycle/app-lifecycle.js';
 import { InFlightRequests } from './lifecycle/in-flight-requests.js';
 import type { Drainable } from './lifecycle/graceful-shutdown.js';
@@ -34,6 +37,8 @@ export interface StartedService extends Drainable {
   /** The embedded upstream, when no `UPSTREAM_URL` was given. */
   readonly embedded: EmbeddedUpstream | null;
   readonly pool: ConnectionPool;
+  /** The client connections of the HTTP server, counted and capped (`CLIENT_MAX_CONNECTIONS`). */
+  readonly clientConnections: ClientConnections;
 }
 
 /** The service could not start for a reason the operator can fix; the message says how. */
@@ -64,8 +69,9 @@ export async function startService(config: AppConfig, options: StartServiceOptio
     target = new UpstreamTarget(config.upstream.url, { ca: config.upstream.ca });
   }
   let app: NestExpressApplication | undefined;
+  const adapter = new GatewayHttpAdapter(config.clients);
   try {
-    app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot({ config, target, scheduler: options.scheduler, lookup: options.lookup }), {
+    app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot({ config, target, scheduler: options.scheduler, lookup: options.lookup }), adapter, {
       // The proxy streams request bodies as they come: nothing may read them first.
       bodyParser: false,
       // Fail with an error the caller can report, not process.abort().
@@ -73,11 +79,9 @@ export async function startService(config: AppConfig, options: StartServiceOptio
       logger: options.logger ?? undefined,
     });
     app.disable('x-powered-by');
-    const server = app.getHttpServer() as Server;
-    // Longer than the idle timeouts of common load balancers (60 s), so that they, not this
-    // service, close idle connections: otherwise a request can race the close.
-    server.keepAliveTimeout = 65_000;
-    server.headersTimeout = 66_000;
+    await app.init();
+    // After Nest's routes and handlers: the last word on any error, in JSON, without details.
+    app.use(jsonErrorHandler(new Logger('Http')));
     await listen(app, config);
   } catch (error) {
     await app?.close().catch(() => undefined);
@@ -98,6 +102,7 @@ export async function startService(config: AppConfig, options: StartServiceOptio
     target,
     embedded,
     pool: app.get(ConnectionPool),
+    clientConnections: adapter.connections,
     lifecycle,
     inFlight: app.get(InFlightRequests),
     close: closeOnce(async () => {

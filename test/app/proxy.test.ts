@@ -37,7 +37,7 @@ async function closedPort(): Promise<number> {
 }
 
 describe('the proxy over an HTTP/1.1 upstream (the embedded one)', () => {
-  it('forwards method, path, query, headers and body; drops hop-by-hop headers; adds X-Forwarded-*', async () => {
+  it('forwards method, path, query, headers and body; drops hop-by-hop headers; sets Forwarded and X-Forwarded-*', async () => {
     const service = await startTestService();
     const response = await service.fetch('/proxy/echo/orders?id=7&x=%20y', {
       method: 'PATCH',
@@ -60,7 +60,10 @@ describe('the proxy over an HTTP/1.1 upstream (the embedded one)', () => {
     expect(echo.headers).toMatchObject({
       'content-type': 'application/json',
       authorization: 'Bearer end-to-end',
-      'x-forwarded-for': '198.51.100.1, 127.0.0.1',
+      // TRUST_PROXY is off: the client's own X-Forwarded-For is replaced by this hop's.
+      'x-forwarded-for': '127.0.0.1',
+      'x-real-ip': '127.0.0.1',
+      forwarded: 'for=127.0.0.1;host=gateway.test;proto=http',
       'x-forwarded-proto': 'http',
       'x-forwarded-host': 'gateway.test',
       host: new URL(service.target.origin).host,

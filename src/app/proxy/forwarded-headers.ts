@@ -1,4 +1,8 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { setForwardingHeaders, type ClientSide } from './forwarding-headers.js';
+import { framingHeaders, type BodyFraming } from './request-framing.js';
+
+export type { ClientSide } from './forwarding-headers.js';
 
 /**
  * Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus the
@@ -17,65 +21,61 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
-/** What the proxy knows about the client side of a request, for `X-Forwarded-*`. */
-export interface ClientSide {
-  /** The client's address as the socket sees it. */
-  readonly remoteAddress: string | undefined;
-  /** `'http'` or `'https'`: how the client reached this service. */
-  readonly protocol: 'http' | 'https';
-}
+/**
+ * Fields a `Connection` header may name but that stay the gateway's business: the framing
+ * (computed from the body forwarded) and `Host` (always the upstream's). Naming them drops
+ * the client's copy, which is dropped anyway; it never removes the gateway's.
+ */
+const NOT_NOMINATABLE = new Set(['content-length', 'transfer-encoding', 'host']);
 
 /**
  * `headers` without the hop-by-hop ones: the fixed list, and every header the `Connection`
- * header names.
+ * header names, except the framing fields and `Host` (RFC 9110 §7.6.1 lets a sender drop what
+ * it names, never what frames the message).
  */
 export function withoutHopByHop(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
-  const named = new Set(
-    String(headers.connection ?? '')
-      .split(',')
-      .map((token) => token.trim().toLowerCase())
-      .filter((token) => token !== ''),
-  );
+  const connection = headers.connection;
+  const named =
+    connection === undefined
+      ? null
+      : new Set(
+          String(connection)
+            .split(',')
+            .map((token) => token.trim().toLowerCase())
+            .filter((token) => token !== '' && !NOT_NOMINATABLE.has(token)),
+        );
   const result: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined) continue;
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || named.has(lower)) continue;
-    result[lower] = value;
+    // Node's parser gives lower-case names already.
+    if (HOP_BY_HOP.has(name) || (named !== null && named.has(name))) continue;
+    result[name] = value;
   }
   return result;
 }
 
 /**
- * The headers to send upstream for a client's request: without hop-by-hop headers, `Host`
- * (the client set it for this service; Node sets the upstream's), nor `Expect` (this server
- * already answered `100 Continue`), and with `X-Forwarded-For` extended by the client's
- * address, `X-Forwarded-Proto` and `X-Forwarded-Host` set from this hop.
+ * The headers to send upstream for a client's request whose body goes out as `framing`:
  *
- * `X-Forwarded-For` is appended to, as proxies do, so an upstream that trusts the hops in
- * front can read the chain; `-Proto` and `-Host` are this hop's, never a client's claim.
+ * - without hop-by-hop headers, `Host` (the client set it for this service; the HTTP client
+ *   sets the upstream's), nor `Expect` (this server already answered `100 Continue`);
+ * - with the framing the gateway decided (`Content-Length` or `Transfer-Encoding: chunked`,
+ *   see `requestFramingOf`), never the client's own;
+ * - with `Forwarded`, `X-Forwarded-*` and `X-Real-IP` as `trustProxy` says (see
+ *   `setForwardingHeaders`).
  */
-export function upstreamRequestHeaders(headers: IncomingHttpHeaders, client: ClientSide): OutgoingHttpHeaders {
+export function upstreamRequestHeaders(headers: IncomingHttpHeaders, framing: BodyFraming, client: ClientSide, trustProxy: boolean): OutgoingHttpHeaders {
   const result = withoutHopByHop(headers);
   delete result.host;
   delete result.expect;
-  const clientAddress = normaliseAddress(client.remoteAddress);
-  const previous = headers['x-forwarded-for'];
-  const chain = (Array.isArray(previous) ? previous.join(', ') : previous)?.trim();
-  if (clientAddress !== undefined) result['x-forwarded-for'] = chain ? `${chain}, ${clientAddress}` : clientAddress;
-  result['x-forwarded-proto'] = client.protocol;
-  if (headers.host !== undefined) result['x-forwarded-host'] = headers.host;
-  else delete result['x-forwarded-host'];
+  delete result['content-length'];
+  Object.assign(result, framingHeaders(framing));
+  setForwardingHeaders(result, headers, client, trustProxy);
   return result;
 }
 
 /** The headers to send the client for an upstream's response: without hop-by-hop headers. */
 export function clientResponseHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
   return withoutHopByHop(headers);
-}
-
-/** `::ffff:10.0.0.1` (an IPv4 client on a dual-stack socket) as `10.0.0.1`. */
-function normaliseAddress(address: string | undefined): string | undefined {
-  if (address === undefined) return undefined;
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }

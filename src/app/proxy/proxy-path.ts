@@ -1,14 +1,63 @@
 /**
+ * What `/proxy/*` refuses to forward (400 `PATH_NOT_FORWARDED`), in the words the client gets.
+ * See {@link upstreamPathOf} and the README's "Paths" policy.
+ */
+export const PATH_POLICY =
+  'This path is not forwarded: it must be under /proxy/, and no segment may be "." or ".." in any spelling (percent-encoded once or more, or followed by ";" parameters, as in "..;" or "%2e%2e%3b"), nor hold an encoded "/" or "\\", a NUL or another control character.';
+
+/** How many times a segment is percent-decoded, at most, looking for a dot-segment (`%25252e` is three). */
+const MAX_DECODINGS = 3;
+
+/**
+ * Whether one path segment (as sent) may be forwarded. Upstream servers and frameworks do not
+ * agree on what a segment means: Tomcat and Jetty drop path parameters (`..;x` is `..`),
+ * some decode twice (`%252e%252e` is `..`), some stop at NUL (`..%00` is `..`), IIS and
+ * Windows paths take `\` as `/`. So a segment is refused when, at any stage of decoding
+ * (up to {@link MAX_DECODINGS} times), it holds a NUL, a control character, `/` or `\`,
+ * or its part before the first `;` is only dots (and white space). Anything left undecoded
+ * after that many stages is refused too.
+ */
+function segmentIsForwardable(segment: string): boolean {
+  if (!looksSafe(segment)) return false;
+  if (!segment.includes('%')) return true;
+  // The first decoding is the one every upstream does: it must be valid (and UTF-8).
+  let text: string;
+  try {
+    text = decodeURIComponent(segment);
+  } catch {
+    return false;
+  }
+  for (let stage = 1; ; stage++) {
+    if (!looksSafe(text)) return false;
+    if (!text.includes('%')) return true;
+    // Later decodings are the lenient ones of some upstreams: each valid %XX, byte by byte.
+    const decoded = text.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+    if (decoded === text) return true;
+    if (stage === MAX_DECODINGS) return false;
+    text = decoded;
+  }
+}
+
+/** No NUL or control character, no `/` or `\\`, and not a dot-segment even with parameters. */
+function looksSafe(text: string): boolean {
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f/\\]/.test(text)) return false;
+  return !/^\s*\.+\s*$/.test(text.split(';', 1)[0] as string);
+}
+
+/**
  * The upstream path (with its query, exactly as the client sent it) for a request to
- * `/<prefix>/...`, or null when it may not be forwarded: a dot-segment (`..`, `.`, also
- * percent-encoded) could step out of the upstream's base path, and a path that does not start
- * under the prefix is not ours.
+ * `/<prefix>/...`, or null when it may not be forwarded ({@link PATH_POLICY}): a segment
+ * some upstream would read as `.` or `..` could step out of the upstream's base path, and a
+ * path that does not start under the prefix (an absolute-form target included) is not ours.
  *
  * @example
  * ```ts
  * upstreamPathOf('/proxy/orders/7?expand=items', 'proxy'); // '/orders/7?expand=items'
  * upstreamPathOf('/proxy', 'proxy');                       // '/'
  * upstreamPathOf('/proxy/../admin', 'proxy');              // null
+ * upstreamPathOf('/proxy/..;/admin', 'proxy');             // null
+ * upstreamPathOf('/proxy/%252e%252e/admin', 'proxy');      // null
  * ```
  */
 export function upstreamPathOf(originalUrl: string, prefix: string): string | null {
@@ -17,15 +66,11 @@ export function upstreamPathOf(originalUrl: string, prefix: string): string | nu
   const query = queryAt === -1 ? '' : originalUrl.slice(queryAt);
   const base = `/${prefix}`;
   if (path !== base && !path.startsWith(`${base}/`)) return null;
+  // Node's parser lets no byte outside visible ASCII into a target; held again here.
+  if (!/^[\x21-\x7e]*$/.test(originalUrl)) return null;
   const rest = path.slice(base.length) || '/';
   for (const segment of rest.split('/')) {
-    let decoded: string;
-    try {
-      decoded = decodeURIComponent(segment);
-    } catch {
-      return null;
-    }
-    if (decoded === '.' || decoded === '..' || decoded.includes('/') || decoded.includes('\\')) return null;
+    if (!segmentIsForwardable(segment)) return null;
   }
   return `${rest}${query}`;
 }

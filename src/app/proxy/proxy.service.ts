@@ -2,25 +2,31 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { pipeline } from 'node:stream';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { UPSTREAM_CLIENT, UPSTREAM_TARGET } from '../app.tokens.js';
+import { APP_CONFIG, UPSTREAM_CLIENT, UPSTREAM_TARGET } from '../app.tokens.js';
+import type { AppConfig } from '../config/app-config.js';
 import { InFlightRequests } from '../lifecycle/in-flight-requests.js';
 import { ProxyMetrics, type ProxyOutcome } from '../metrics/proxy.metrics.js';
 import { ROUTES } from '../routes.js';
 import type { UpstreamClient, UpstreamResponse } from '../upstream/upstream-client.js';
+import { upstreamProtocolError } from '../upstream/upstream-answer.js';
 import { toUpstreamError } from '../upstream/upstream.errors.js';
 import type { UpstreamTarget } from '../upstream/upstream-target.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forwarded-headers.js';
-import { sendProxyError } from './proxy-error.response.js';
-import { upstreamPathOf } from './proxy-path.js';
+import { refuseRequest, sendProxyError } from './proxy-error.response.js';
+import { PATH_POLICY, upstreamPathOf } from './proxy-path.js';
+import { isFramingRefusal, requestFramingOf } from './request-framing.js';
 
 /** A request as Express hands it over: `originalUrl` is the URL as the client sent it. */
 type ProxiedRequest = IncomingMessage & { originalUrl?: string };
 
 /**
  * Forwards `/proxy/*` to the upstream through the {@link UpstreamClient}: request and response
- * bodies stream with backpressure, hop-by-hop headers stay on their hop, `X-Forwarded-*` are
- * added. When the upstream gives no answer the proxy answers in its place with a JSON error:
- * 502 (unreachable), 504 (timed out), 503 (no connection slot free, or shutting down).
+ * bodies stream with backpressure, hop-by-hop headers stay on their hop, the framing is the
+ * gateway's own (`requestFramingOf`), `Forwarded` / `X-Forwarded-*` are set as `TRUST_PROXY`
+ * says. When the upstream gives no answer that can be forwarded the proxy answers in its place
+ * with a JSON error: 502 (unreachable, or an answer that cannot be forwarded), 504 (timed
+ * out), 503 (no connection slot free, or shutting down). Nothing it answers carries a stack
+ * trace or an internal message.
  */
 @Injectable()
 export class ProxyService {
@@ -29,11 +35,12 @@ export class ProxyService {
   constructor(
     @Inject(UPSTREAM_CLIENT) private readonly client: UpstreamClient,
     @Inject(UPSTREAM_TARGET) private readonly target: UpstreamTarget,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly inFlight: InFlightRequests,
     private readonly metrics: ProxyMetrics,
   ) {}
 
-  /** Serves one proxied request; the response is complete (or cut) when the promise settles or later. */
+  /** Serves one proxied request; the response is complete (or cut) when the promise settles or later. Never rejects. */
   async forward(request: ProxiedRequest, response: ServerResponse): Promise<void> {
     const started = performance.now();
     const method = request.method ?? 'GET';
@@ -42,6 +49,12 @@ export class ProxyService {
     const shown = (path ?? request.url ?? '/').split('?', 1)[0];
     let outcome: ProxyOutcome | undefined;
     let upstream: UpstreamResponse | undefined;
+    // The client may be gone already (between Node's parser and this handler): its response
+    // has closed, will not close again, and there is nobody to forward for.
+    if (response.destroyed) {
+      this.metrics.observe(method, response.statusCode, 'aborted', (performance.now() - started) / 1_000);
+      return;
+    }
     const end = this.inFlight.begin();
     const aborted = new AbortController();
     response.once('close', () => {
@@ -57,9 +70,16 @@ export class ProxyService {
       );
     });
 
+    // The front door refuses these before routing; checked again here, where it matters most.
+    const framing = requestFramingOf(request);
+    if (isFramingRefusal(framing)) {
+      outcome = 'rejected';
+      refuseRequest(request, response, framing.status, framing.code, framing.message);
+      return;
+    }
     if (path === null) {
       outcome = 'rejected';
-      sendProxyError(response, 400, 'PATH_NOT_FORWARDED', 'This path is not forwarded: it must be under /proxy/ and have no "." or ".." segment (nor an encoded "/").');
+      sendProxyError(response, 400, 'PATH_NOT_FORWARDED', PATH_POLICY);
       return;
     }
 
@@ -67,8 +87,10 @@ export class ProxyService {
       upstream = await this.client.request({
         method,
         path,
-        headers: this.#upstreamHeaders(request),
-        body: hasBody(request) ? request : null,
+        headers: upstreamRequestHeaders(request.headers, framing, clientSideOf(request), this.config.trustProxy),
+        framing,
+        // An empty body is no body: nothing to stream (and the request stays retryable).
+        body: framing.kind === 'none' || (framing.kind === 'length' && framing.length === 0) ? null : request,
         signal: aborted.signal,
       });
     } catch (error) {
@@ -77,14 +99,30 @@ export class ProxyService {
       const failure = toUpstreamError(error, this.target.toString());
       outcome = 'upstream_error';
       this.#logger.warn(`${method} ${shown} -> ${failure.status} ${failure.code}: ${failure.message}`);
-      sendProxyError(response, failure.status, failure.code, failure.message, this.target.toString());
+      sendProxyError(response, failure.status, failure.code, failure.message, { upstream: this.target.toString() });
       return;
     }
 
-    const headers = clientResponseHeaders(upstream.headers);
-    // No reason phrase (HTTP/2 has none): Node's standard one, rather than an empty one.
-    if (upstream.statusMessage) response.writeHead(upstream.statusCode, upstream.statusMessage, headers);
-    else response.writeHead(upstream.statusCode, headers);
+    // The body the client gets is exactly as long as the Content-Length it is told: more or
+    // fewer bytes fail the response (cut) rather than spill into the connection's next answer.
+    response.strictContentLength = true;
+    try {
+      const headers = clientResponseHeaders(upstream.headers);
+      // No reason phrase (HTTP/2 has none): Node's standard one, rather than an empty one.
+      if (upstream.statusMessage) response.writeHead(upstream.statusCode, upstream.statusMessage, headers);
+      else response.writeHead(upstream.statusCode, headers);
+    } catch (error) {
+      // Header fields this side cannot write (Node validates them): not forwarded, and the
+      // upstream connection goes with its unread body.
+      upstream.body.destroy();
+      // What writeHead() took before it threw must not go out with the error.
+      for (const name of response.getHeaderNames()) if (name !== 'connection') response.removeHeader(name);
+      const failure = upstreamProtocolError(this.target.toString(), 'its header fields cannot be written to the client', { cause: error });
+      outcome = 'upstream_error';
+      this.#logger.warn(`${method} ${shown} -> 502 ${failure.code}: ${failure.message} (${(error as { code?: string }).code ?? 'error'})`);
+      sendProxyError(response, 502, failure.code, failure.message, { upstream: this.target.toString() });
+      return;
+    }
     pipeline(upstream.body, response, (error) => {
       if (error) {
         outcome = 'aborted';
@@ -92,21 +130,14 @@ export class ProxyService {
       }
     });
   }
-
-  #upstreamHeaders(request: IncomingMessage): ReturnType<typeof upstreamRequestHeaders> {
-    const headers = upstreamRequestHeaders(request.headers, {
-      remoteAddress: request.socket.remoteAddress,
-      protocol: (request.socket as Partial<TLSSocket>).encrypted === true ? 'https' : 'http',
-    });
-    // A body of unknown length goes on chunked: Node would not chunk it by itself for every method.
-    if (hasBody(request) && request.headers['content-length'] === undefined) headers['transfer-encoding'] = 'chunked';
-    return headers;
-  }
 }
 
-/** Whether a request has a body (RFC 9112 §6.3: Transfer-Encoding, or a non-zero Content-Length). */
-function hasBody(request: IncomingMessage): boolean {
-  if (request.headers['transfer-encoding'] !== undefined) return true;
-  const length = request.headers['content-length'];
-  return length !== undefined && length !== '0';
+/** The client side of `request`, for `Forwarded` and `X-Forwarded-*`. */
+function clientSideOf(request: IncomingMessage): Parameters<typeof upstreamRequestHeaders>[2] {
+  const socket = request.socket;
+  return {
+    remoteAddress: socket.remoteAddress,
+    protocol: (socket as Partial<TLSSocket>).encrypted === true ? 'https' : 'http',
+    localPort: socket.localPort,
+  };
 }

@@ -4,7 +4,9 @@ import type { SchedulerLike, Subscription } from 'rxjs';
 import type { Dispatcher } from 'undici';
 import type { ConnectionPool, PoolDispatcher } from '../../http/index.js';
 import { IdleTimeoutStream } from './idle-timeout.stream.js';
+import { onRequestBodyCut } from './request-body.js';
 import type { UpstreamClient, UpstreamRequest, UpstreamResponse } from './upstream-client.js';
+import { finalAnswerProblem, interimAnswerProblem, upstreamProtocolError } from './upstream-answer.js';
 import { toUpstreamError, UpstreamError, upstreamTimeout } from './upstream.errors.js';
 import type { UpstreamTarget } from './upstream-target.js';
 
@@ -27,6 +29,8 @@ export interface DispatcherUpstreamClientOptions {
 /** Which request a `connection-acquired` event belongs to (see {@link DispatcherUpstreamClient}). */
 interface AcquireProbe {
   reused: boolean | undefined;
+  /** The connection it was given, to close if its answer cannot be forwarded. */
+  connectionId: string | undefined;
 }
 
 const H2 = 'h2';
@@ -67,6 +71,7 @@ export class DispatcherUpstreamClient implements UpstreamClient {
   readonly #scheduler: SchedulerLike;
   readonly #mode: 'auto' | 'always' | 'never';
   readonly #events: Subscription;
+  readonly #pool: ConnectionPool;
   /** The request being dispatched right now (synchronous attribution). */
   #dispatching: AcquireProbe | null = null;
   /** Requests dispatched without a connection at hand, oldest first. */
@@ -75,6 +80,7 @@ export class DispatcherUpstreamClient implements UpstreamClient {
 
   constructor(pool: ConnectionPool, target: UpstreamTarget, options: DispatcherUpstreamClientOptions) {
     this.#target = target;
+    this.#pool = pool;
     this.#timeoutMs = options.timeoutMs;
     this.#scheduler = options.scheduler ?? pool.options.scheduler;
     this.#mode = target.protocol === 'http:' ? 'never' : options.http2;
@@ -89,7 +95,10 @@ export class DispatcherUpstreamClient implements UpstreamClient {
     this.#events = pool.events$.subscribe((event) => {
       if (event.type !== 'connection-acquired') return;
       const probe = this.#dispatching ?? this.#waiting.shift();
-      if (probe !== undefined && probe.reused === undefined) probe.reused = event.reused;
+      if (probe !== undefined && probe.reused === undefined) {
+        probe.reused = event.reused;
+        probe.connectionId = event.connectionId;
+      }
     });
   }
 
@@ -123,7 +132,14 @@ export class DispatcherUpstreamClient implements UpstreamClient {
     }
 
     const body = request.body === null ? null : shield(request.body);
-    const probe: AcquireProbe = { reused: undefined };
+    const probe: AcquireProbe = { reused: undefined, connectionId: undefined };
+    let interim = 0;
+    // Interim answers: 100 and 103 are read and not passed on; any other ends the exchange
+    // (aborting it closes an HTTP/1.1 connection, or cancels the h2 stream).
+    const onInfo = ({ statusCode }: { statusCode: number }): void => {
+      const problem = interimAnswerProblem(statusCode, ++interim);
+      if (problem !== null && !abort.signal.aborted) abort.abort(upstreamProtocolError(name, problem));
+    };
     let pending: Promise<Dispatcher.ResponseData>;
     this.#dispatching = probe;
     try {
@@ -134,6 +150,7 @@ export class DispatcherUpstreamClient implements UpstreamClient {
         headers: dispatcherHeaders(request.headers),
         body,
         signal: abort.signal,
+        onInfo,
       });
     } finally {
       this.#dispatching = null;
@@ -155,6 +172,14 @@ export class DispatcherUpstreamClient implements UpstreamClient {
       if (index >= 0) this.#waiting.splice(index, 1);
     }
 
+    const problem = finalAnswerProblem(data.statusCode, data.statusText);
+    if (problem !== null) {
+      // Its connection is not trusted with another exchange: unread, the body takes an
+      // HTTP/1.1 connection with it; one already read to its end is evicted from the pool.
+      data.body.destroy();
+      if (probe.connectionId !== undefined) this.#pool.evict(probe.connectionId);
+      throw upstreamProtocolError(name, problem);
+    }
     const protocol = this.#protocolOf(data.statusText);
     this.#lastProtocol = protocol;
     return {
@@ -199,7 +224,8 @@ export class DispatcherUpstreamClient implements UpstreamClient {
 function shield(source: Readable): PassThrough {
   const shielded = new PassThrough();
   source.pipe(shielded);
-  source.once('error', (error) => shielded.destroy(error));
+  // Cut short (even before this was called): the upstream stream is reset, never ended.
+  onRequestBodyCut(source, (error) => shielded.destroy(error));
   shielded.once('close', () => {
     source.unpipe(shielded);
     if (!source.readableEnded) source.resume();
@@ -220,13 +246,28 @@ function dispatcherHeaders(headers: OutgoingHttpHeaders): Record<string, string 
   return result;
 }
 
+/** What undici says when the upstream's bytes are not HTTP/1.1 it can read, as the problem to report. */
+function undiciProtocolProblem(error: unknown): string | null {
+  const { name, code, message } = (error ?? {}) as { name?: unknown; code?: unknown; message?: unknown };
+  if (name === 'HTTPParserError') return `it does not parse as HTTP/1.1${typeof code === 'string' ? ` (${code})` : ''}`;
+  if (code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') return 'its body does not match its Content-Length';
+  // undici's names for a 101 nobody asked for and an unsolicited 100 Continue.
+  if (code === 'UND_ERR_SOCKET' && message === 'bad upgrade') return interimAnswerProblem(101, 1);
+  if (code === 'UND_ERR_SOCKET' && message === 'bad response') return 'it sent an interim response the request did not ask for';
+  return null;
+}
+
 /** A failure before the response headers, as an `UpstreamError`. */
 function mapFailure(error: unknown, target: string, timeoutMs: number): UpstreamError {
   if ((error as { code?: unknown } | null)?.code === 'UND_ERR_HEADERS_TIMEOUT') return upstreamTimeout(target, timeoutMs, 'answer');
+  const problem = undiciProtocolProblem(error);
+  if (problem !== null) return upstreamProtocolError(target, problem, { cause: error });
   return toUpstreamError(error, target);
 }
 
 function mapBodyFailure(error: unknown, target: string, timeoutMs: number): UpstreamError {
   if ((error as { code?: unknown } | null)?.code === 'UND_ERR_BODY_TIMEOUT') return upstreamTimeout(target, timeoutMs, 'body');
+  const problem = undiciProtocolProblem(error);
+  if (problem !== null) return upstreamProtocolError(target, problem, { cause: error });
   return toUpstreamError(error, target);
 }

@@ -4,7 +4,10 @@ import { pipeline } from 'node:stream';
 import type { SchedulerLike, Subscription } from 'rxjs';
 import type { ConnectionPool, PooledAgent } from '../../http/index.js';
 import { IdleTimeoutStream } from './idle-timeout.stream.js';
+import { onRequestBodyCut } from './request-body.js';
 import type { UpstreamClient, UpstreamRequest, UpstreamResponse } from './upstream-client.js';
+import { UpstreamError } from './upstream.errors.js';
+import { finalAnswerProblem, interimAnswerProblem, upstreamProtocolError } from './upstream-answer.js';
 import { toUpstreamError, upstreamTimeout } from './upstream.errors.js';
 import type { UpstreamTarget } from './upstream-target.js';
 
@@ -89,7 +92,7 @@ export class Http1UpstreamClient implements UpstreamClient {
         headers: request.headers,
         agent: this.#agent,
       });
-      let answered = false;
+      let settled = false;
       let timer: Subscription | null = null;
       const remaining = deadline - this.#scheduler.now();
       if (remaining !== Infinity) {
@@ -99,16 +102,45 @@ export class Http1UpstreamClient implements UpstreamClient {
         outgoing.destroy(new Error('The client went away.'));
       };
       request.signal.addEventListener('abort', onAbort, { once: true });
-      const settle = (): void => {
+      const settle = (): boolean => {
+        if (settled) return false;
+        settled = true;
         timer?.unsubscribe();
         request.signal.removeEventListener('abort', onAbort);
+        return true;
+      };
+      // An answer that cannot be forwarded: the connection goes with the request (destroying
+      // an unanswered request destroys its socket, which the pool then evicts).
+      const refuse = (problem: string): void => {
+        const error = upstreamProtocolError(name, problem);
+        if (settle()) reject(error);
+        outgoing.destroy(error);
       };
 
+      let interim = 0;
+      outgoing.on('information', (info: { statusCode: number }) => {
+        const problem = interimAnswerProblem(info.statusCode, ++interim);
+        if (problem !== null) refuse(problem);
+      });
+      // A 101 to a request that asked for no upgrade: Node hands over the socket; it is closed.
+      outgoing.once('upgrade', (_res: http.IncomingMessage, socket: { destroy(): void }) => {
+        socket.destroy();
+        if (settle()) reject(upstreamProtocolError(name, interimAnswerProblem(101, 1) as string));
+      });
       outgoing.once('response', (res) => {
-        answered = true;
-        settle();
+        const problem = finalAnswerProblem(res.statusCode, res.statusMessage);
+        if (problem !== null) {
+          // Not read to its end, so its connection is destroyed with it, never reused.
+          res.destroy();
+          refuse(problem);
+          return;
+        }
+        if (!settle()) {
+          res.destroy();
+          return;
+        }
         resolve({
-          statusCode: res.statusCode ?? 502,
+          statusCode: res.statusCode as number,
           statusMessage: res.statusMessage,
           headers: res.headers,
           body: this.#watchBody(res),
@@ -118,10 +150,14 @@ export class Http1UpstreamClient implements UpstreamClient {
       });
       outgoing.on('error', (error) => {
         // Once answered, failures belong to the body stream (see #watchBody).
-        if (answered) return;
-        settle();
+        if (!settle()) return;
         if (outgoing.reusedSocket && STALE_CONNECTION_CODES.has((error as { code?: string }).code ?? '')) reject(new StaleConnectionError(error));
         else reject(toUpstreamError(error, name));
+      });
+      // Closed with neither an answer nor an error (Node ends a request this way in a few
+      // cases): the client must still get its 502 rather than wait forever.
+      outgoing.once('close', () => {
+        if (settle()) reject(new UpstreamError('UPSTREAM_UNREACHABLE', 502, `The upstream ${name} closed the connection without an answer.`));
       });
 
       const body = request.body;
@@ -132,7 +168,8 @@ export class Http1UpstreamClient implements UpstreamClient {
       // Not pipeline(): it would destroy the client's request (and so its socket) when the
       // upstream side fails, and the proxy could no longer answer 502 or 504.
       body.pipe(outgoing);
-      body.once('error', (error) => outgoing.destroy(error));
+      // A body cut short is never finished upstream: the request (and its connection) goes.
+      onRequestBodyCut(body, (error) => outgoing.destroy(error));
       outgoing.once('close', () => {
         body.unpipe(outgoing);
         // Whatever the client still sends is read and dropped, so that its response can be written.

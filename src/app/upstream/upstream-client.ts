@@ -1,13 +1,30 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 
-/** One request to the upstream, as the proxy hands it over (hop-by-hop headers already gone). */
+/**
+ * How the body of a forwarded request is delimited on the way upstream, as the gateway
+ * decided it (see `requestFramingOf`): never the client's headers as they are.
+ */
+export type BodyFraming =
+  /** No body: nothing is written after the head. */
+  | { readonly kind: 'none' }
+  /** A body of exactly `length` bytes (`Content-Length`). */
+  | { readonly kind: 'length'; readonly length: number }
+  /** A body of unknown length: chunked on HTTP/1.1, DATA frames on h2. */
+  | { readonly kind: 'chunked' };
+
+/**
+ * One request to the upstream, as the proxy hands it over: hop-by-hop headers gone, and the
+ * framing decided (`headers` state it: `Content-Length` or `Transfer-Encoding: chunked`).
+ */
 export interface UpstreamRequest {
   readonly method: string;
   /** The upstream path with its query, relative to the target's base path; starts with `/`. */
   readonly path: string;
   readonly headers: OutgoingHttpHeaders;
-  /** The request body, streamed as it arrives; null for none. */
+  /** How `body` is delimited; a client states it in its protocol's way, never otherwise. */
+  readonly framing: BodyFraming;
+  /** The request body, streamed as it arrives; null when `framing` is `none`. */
   readonly body: Readable | null;
   /** Aborted when the client goes away: the upstream request is then abandoned. */
   readonly signal: AbortSignal;
@@ -33,8 +50,10 @@ export interface UpstreamResponse {
  * sessions can take its place without the proxy changing.
  *
  * Contract: `request()` resolves once the response headers are in, or rejects with an
- * `UpstreamError` (unreachable: 502, timed out: 504, no capacity: 503). It never rejects for
- * an HTTP status: a 500 from the upstream is a response like any other.
+ * `UpstreamError` (unreachable or an answer that cannot be forwarded: 502, timed out: 504, no
+ * capacity: 503). It never rejects for an HTTP status: a 500 from the upstream is a response
+ * like any other. What can be forwarded is decided by `upstream-answer.ts`: a client closes
+ * the upstream connection of any answer refused there.
  */
 export interface UpstreamClient {
   /** The protocol it speaks, for logs and the dashboard (`'http/1.1'`, `'h2'`). */

@@ -1,9 +1,10 @@
 /** The stable codes of {@link UpstreamError}, as the proxy's JSON error bodies show them. */
-export type UpstreamErrorCode = 'UPSTREAM_UNREACHABLE' | 'UPSTREAM_TIMEOUT' | 'POOL_EXHAUSTED' | 'POOL_CLOSED';
+export type UpstreamErrorCode = 'UPSTREAM_UNREACHABLE' | 'UPSTREAM_PROTOCOL_ERROR' | 'UPSTREAM_TIMEOUT' | 'POOL_EXHAUSTED' | 'POOL_CLOSED';
 
 /**
  * Why the upstream gave no (complete) answer, with the HTTP status the proxy answers in its
- * place: 502 unreachable, 504 timed out, 503 no connection available now.
+ * place: 502 unreachable or an answer that cannot be forwarded, 504 timed out, 503 no
+ * connection available now.
  */
 export class UpstreamError extends Error {
   constructor(
@@ -51,8 +52,14 @@ export function toUpstreamError(error: unknown, target: string): UpstreamError {
     case 'ERR_POOL_CLOSED':
       return new UpstreamError('POOL_CLOSED', 503, 'The service is shutting down: its connection pool takes no new requests.', { cause: error });
     default: {
+      // A parser's refusal (Node's llhttp and undici's say HPE_*): the upstream does not speak HTTP/1.1 as it must.
+      if (typeof code === 'string' && code.startsWith('HPE_')) {
+        return new UpstreamError('UPSTREAM_PROTOCOL_ERROR', 502, `The upstream ${target} gave an answer that cannot be forwarded: it does not parse as HTTP/1.1 (${code}).`, { cause: error });
+      }
+      // No code: not a network failure but something unexpected, whose text is for the logs only.
+      if (typeof code !== 'string') return new UpstreamError('UPSTREAM_UNREACHABLE', 502, `The upstream ${target} could not be reached.`, { cause: error });
       // The connector's messages name the code already; Node's own ("socket hang up") may not.
-      const detail = typeof code === 'string' && !message.includes(code) ? `${code}: ${firstLine(message)}` : firstLine(message);
+      const detail = message.includes(code) ? firstLine(message) : `${code}: ${firstLine(message)}`;
       return new UpstreamError('UPSTREAM_UNREACHABLE', 502, `The upstream ${target} could not be reached: ${detail}`, { cause: error });
     }
   }
