@@ -1,5 +1,5 @@
 import type { LookupFunction } from 'node:net';
-import { Module, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
+import { Inject, Module, RequestMethod, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { Registry } from 'prom-client';
 import type { SchedulerLike } from 'rxjs';
@@ -28,9 +28,11 @@ import { OtlpMetricsExport } from './metrics/otlp-metrics.export.js';
 import { ProxyMetrics } from './metrics/proxy.metrics.js';
 import { CleanupTicksController } from './pool/cleanup-ticks.controller.js';
 import { CleanupTicksStreams } from './pool/cleanup-ticks.streams.js';
+import { EventStreamsLimit } from './pool/event-streams.limit.js';
 import { PoolController } from './pool/pool.controller.js';
 import { ProxyController } from './proxy/proxy.controller.js';
 import { ProxyService } from './proxy/proxy.service.js';
+import { ROUTES } from './routes.js';
 import { DispatcherUpstreamClient } from './upstream/dispatcher-upstream-client.js';
 import { Http1UpstreamClient } from './upstream/http1-upstream-client.js';
 import type { UpstreamClient } from './upstream/upstream-client.js';
@@ -55,6 +57,8 @@ const CONTROLLERS = [DashboardController, HealthController, PoolController, Clea
  */
 @Module({})
 export class AppModule implements NestModule {
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
   static forRoot(options: AppModuleOptions): DynamicModule {
     const { config, target, scheduler } = options;
     return {
@@ -93,12 +97,14 @@ export class AppModule implements NestModule {
         LifecycleHealthIndicator,
         CleanupTicksStreams,
         DrainingMiddleware,
+        EventStreamsLimit,
       ],
     };
   }
 
   configure(consumer: MiddlewareConsumer): void {
     consumer.apply(DrainingMiddleware).forRoutes(...CONTROLLERS);
+    consumer.apply(EventStreamsLimit).forRoutes({ path: this.config.eventsPath, method: RequestMethod.GET }, { path: ROUTES.cleanupTicks, method: RequestMethod.GET });
   }
 }
 

@@ -9,7 +9,7 @@ import {
   type BeforeApplicationShutdown,
   type MessageEvent,
 } from '@nestjs/common';
-import { Observable, Subject, defer, filter, interval, map, takeUntil, type Subscription } from 'rxjs';
+import { Observable, Subject, defer, filter, interval, map, share, takeUntil, type Subscription } from 'rxjs';
 import { InvalidOptionError, type ConnectionPool, type PoolEvent } from '../pool/index.js';
 import { DEFAULT_EVENTS_OPTIONS, type ResolvedConnectionPoolEventsOptions } from './connection-pool-events.options.js';
 import { ConnectionPoolRegistry } from './connection-pool.registry.js';
@@ -27,6 +27,18 @@ export interface PoolEventsQuery extends PoolEventFilterQuery {
 /** One client of {@link ConnectionPoolEventsService.stream}, as {@link ConnectionPoolEventsService.clients} lists it. */
 export interface PoolEventsClient extends SseStreamStats {
   readonly pool: string;
+}
+
+/** A pool event and its JSON, made once (when a stream first shows it) for every stream that shows it. */
+class SerializedEvent {
+  #json: string | undefined;
+
+  constructor(readonly event: PoolEvent) {}
+
+  get json(): string {
+    this.#json ??= JSON.stringify(serializePoolEvent(this.event));
+    return this.#json;
+  }
 }
 
 interface OpenStream {
@@ -53,6 +65,8 @@ export class ConnectionPoolEventsService implements BeforeApplicationShutdown {
   readonly #pools: ConnectionPoolRegistry;
   readonly #options: ResolvedConnectionPoolEventsOptions;
   readonly #streams = new Set<OpenStream>();
+  /** Each pool's events with their JSON, shared by its streams: an event is serialised once, whatever the number of readers. */
+  readonly #serialized = new WeakMap<ConnectionPool, Observable<SerializedEvent>>();
   /** Completes the observables of {@link messages} on shutdown, so that Nest ends their responses. */
   readonly #shutdown$ = new Subject<void>();
   #shuttingDown = false;
@@ -131,9 +145,9 @@ export class ConnectionPoolEventsService implements BeforeApplicationShutdown {
       return;
     }
     subscriptions.push(
-      pool.events$.pipe(filter((event) => matchesPoolEventFilter(selected, event))).subscribe({
-        next: (event: PoolEvent) => {
-          writer.send({ id: ++id, event: event.type, data: JSON.stringify(serializePoolEvent(event)) });
+      this.#serializedEventsOf(pool).pipe(filter(({ event }) => matchesPoolEventFilter(selected, event))).subscribe({
+        next: (serialized) => {
+          writer.send({ id: ++id, event: serialized.event.type, data: serialized.json });
         },
         complete: () => stream.close(),
       }),
@@ -156,6 +170,18 @@ export class ConnectionPoolEventsService implements BeforeApplicationShutdown {
     this.#shuttingDown = true;
     for (const stream of [...this.#streams]) stream.close();
     this.#shutdown$.next();
+  }
+
+  #serializedEventsOf(pool: ConnectionPool): Observable<SerializedEvent> {
+    let serialized = this.#serialized.get(pool);
+    if (serialized === undefined) {
+      serialized = pool.events$.pipe(
+        map((event) => new SerializedEvent(event)),
+        share(),
+      );
+      this.#serialized.set(pool, serialized);
+    }
+    return serialized;
   }
 
   #select(query: PoolEventsQuery): { name: string; pool: ConnectionPool; filter: PoolEventFilter } {

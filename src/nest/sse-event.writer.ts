@@ -27,6 +27,9 @@ export interface SseStreamStats {
   readonly backedUp: boolean;
 }
 
+/** Past this many characters in one turn, what is pending is written at once. */
+const FLUSH_AT_CHARS = 64 * 1024;
+
 /** A run of dropped events, reported to the client at the place where they were dropped. */
 interface DropMarker {
   dropped: number;
@@ -58,6 +61,9 @@ export class SseEventWriter {
   #dropped = 0;
   #reported = 0;
   #ended = false;
+  /** What was written in this turn of the event loop, sent at its end. */
+  #pending = '';
+  #flushScheduled = false;
 
   constructor(response: ServerResponse, options: SseEventWriterOptions) {
     this.#response = response;
@@ -120,7 +126,10 @@ export class SseEventWriter {
     this.#queued = 0;
     if (this.#response.destroyed || this.#response.writableEnded) return;
     if (this.#backedUp) this.#response.destroy();
-    else this.#response.end();
+    else {
+      this.#flush();
+      this.#response.end();
+    }
   }
 
   /** Counters of this stream. */
@@ -144,6 +153,28 @@ export class SseEventWriter {
   };
 
   #write(chunk: string): void {
+    if (this.#response.writableEnded || this.#response.destroyed) return;
+    // What comes in one turn of the event loop goes out in one write, at the end of the turn:
+    // events come in bursts (a proxied request makes several), and a write (a syscall) per
+    // event and per reader costs the service more than the events are worth. A large burst
+    // is written as it grows, so that the response's own backpressure still decides.
+    this.#pending += chunk;
+    if (this.#pending.length >= FLUSH_AT_CHARS) this.#flush();
+    else if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(this.#flushAtEndOfTurn);
+    }
+  }
+
+  readonly #flushAtEndOfTurn = (): void => {
+    this.#flushScheduled = false;
+    this.#flush();
+  };
+
+  #flush(): void {
+    const chunk = this.#pending;
+    if (chunk === '') return;
+    this.#pending = '';
     if (this.#response.writableEnded || this.#response.destroyed) return;
     if (!this.#response.write(chunk)) this.#backedUp = true;
   }

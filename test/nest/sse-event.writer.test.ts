@@ -35,11 +35,13 @@ class FakeResponse extends Writable {
     this.#reading = false;
   }
 
-  /** The client reads everything again ('drain' follows, asynchronously). */
+  /** The client reads everything again ('drain' follows, asynchronously, and what it lets out is flushed a turn later). */
   async read(): Promise<void> {
     this.#reading = true;
-    while (this.#pending.length > 0) this.#pending.shift()?.();
-    await new Promise((resolve) => setImmediate(resolve));
+    for (let turn = 0; turn < 3; turn++) {
+      while (this.#pending.length > 0) this.#pending.shift()?.();
+      await nextTurn();
+    }
   }
 
   get text(): string {
@@ -58,51 +60,83 @@ class FakeResponse extends Writable {
   }
 }
 
-function writer(max: number): { response: FakeResponse; sse: SseEventWriter } {
+/** One turn of the event loop: the writer sends what it was given in a turn at the end of it. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** A writer on a fresh response, opened, its first comment flushed. */
+async function writer(max: number): Promise<{ response: FakeResponse; sse: SseEventWriter }> {
   const response = new FakeResponse();
   const sse = new SseEventWriter(response as unknown as ServerResponse, { maxBufferedEvents: max });
   sse.open();
+  await nextTurn();
   return { response, sse };
 }
 
 const big = 'x'.repeat(100); // one event is more than the high-water mark
 
 describe('SseEventWriter', () => {
-  it('sends the SSE headers and a first comment, then each event as it comes while the client keeps up', () => {
-    const { response, sse } = writer(10);
+  it('sends the SSE headers and a first comment, then each event as it comes while the client keeps up', async () => {
+    const { response, sse } = await writer(10);
     expect(response.status).toBe(200);
     expect(response.headers).toMatchObject({ 'Content-Type': 'text/event-stream; charset=utf-8', 'X-Accel-Buffering': 'no' });
+    expect(response.text).toBe(': connected\n\n');
     expect(sse.send({ id: 1, event: 'connect-start', data: '{"a":1}' })).toBe('written');
     expect(sse.send({ event: 'multi\nline', data: 'one\ntwo' })).toBe('written');
+    await nextTurn();
     expect(response.text).toBe(': connected\n\nid: 1\nevent: connect-start\ndata: {"a":1}\n\nevent: multiline\ndata: one\ndata: two\n\n');
     expect(sse.stats).toEqual({ written: 2, queued: 0, dropped: 0, backedUp: false });
   });
 
+  it('writes what comes in one turn of the event loop in one write, at the end of the turn (a big burst as it grows)', async () => {
+    const { response, sse } = await writer(10);
+    const writes = response.chunks.length;
+    for (let id = 1; id <= 5; id++) sse.send({ id, event: 'e', data: 'x' });
+    expect(response.chunks.length).toBe(writes);
+    await nextTurn();
+    expect(response.chunks.length).toBe(writes + 1);
+    expect(response.written).toEqual(['e:1', 'e:2', 'e:3', 'e:4', 'e:5']);
+    // 64 KiB or more pending: written at once, so that backpressure is seen within the burst.
+    const huge = 'y'.repeat(40 * 1024);
+    sse.send({ id: 6, event: 'e', data: huge });
+    expect(response.chunks.length).toBe(writes + 1);
+    sse.send({ id: 7, event: 'e', data: huge });
+    expect(response.chunks.length).toBe(writes + 2);
+    await nextTurn();
+    expect(response.written.slice(-2)).toEqual(['e:6', 'e:7']);
+  });
+
   it('queues while the client is behind, drops past the limit, and reports the gap where it was', async () => {
-    const { response, sse } = writer(2);
+    const { response, sse } = await writer(2);
     response.stall();
-    expect(sse.send({ id: 1, event: 'e', data: big })).toBe('written'); // past the high-water mark: backed up
+    expect(sse.send({ id: 1, event: 'e', data: big })).toBe('written');
+    await nextTurn(); // written at the end of the turn, past the high-water mark: backed up
     expect(sse.stats.backedUp).toBe(true);
     expect([2, 3, 4, 5, 6].map((id) => sse.send({ id, event: 'e', data: big }))).toEqual(['queued', 'queued', 'dropped', 'dropped', 'dropped']);
     expect(sse.stats).toEqual({ written: 1, queued: 2, dropped: 3, backedUp: true });
+    await nextTurn();
     expect(response.written).toEqual(['e:1']);
 
     await response.read();
     expect(response.written).toEqual(['e:1', 'e:2', 'e:3', 'dropped:{"dropped":3,"totalDropped":3}']);
     expect(sse.stats).toEqual({ written: 4, queued: 0, dropped: 3, backedUp: false });
     expect(sse.send({ id: 7, event: 'e', data: 'small' })).toBe('written');
+    await nextTurn();
     expect(response.written.at(-1)).toBe('e:7');
   });
 
   it('reports each gap on its own, with the running total', async () => {
-    const { response, sse } = writer(1);
+    const { response, sse } = await writer(1);
     response.stall();
     sse.send({ id: 1, event: 'e', data: big });
+    await nextTurn();
     sse.send({ id: 2, event: 'e', data: big }); // queued
     sse.send({ id: 3, event: 'e', data: big }); // dropped
     await response.read();
     response.stall();
     sse.send({ id: 4, event: 'e', data: big }); // written, backs up again
+    await nextTurn();
     sse.send({ id: 5, event: 'e', data: big }); // queued
     sse.send({ id: 6, event: 'e', data: big }); // dropped
     sse.send({ id: 7, event: 'e', data: big }); // dropped
@@ -118,37 +152,42 @@ describe('SseEventWriter', () => {
   });
 
   it('with maxBufferedEvents 0, drops everything while the client is behind', async () => {
-    const { response, sse } = writer(0);
+    const { response, sse } = await writer(0);
     response.stall();
     sse.send({ id: 1, event: 'e', data: big });
+    await nextTurn();
     expect(sse.send({ id: 2, event: 'e', data: 'x' })).toBe('dropped');
     await response.read();
     expect(response.written).toEqual(['e:1', 'dropped:{"dropped":1,"totalDropped":1}']);
   });
 
   it('skips heartbeat comments while the client is behind', async () => {
-    const { response, sse } = writer(5);
+    const { response, sse } = await writer(5);
     sse.comment('heartbeat');
     response.stall();
     sse.send({ id: 1, event: 'e', data: big });
+    await nextTurn();
     sse.comment('heartbeat');
+    await nextTurn();
     expect(response.text.match(/: heartbeat/g)).toHaveLength(1);
     await response.read();
     sse.comment('beat\nbeat');
+    await nextTurn();
     expect(response.text.endsWith(': beat beat\n\n')).toBe(true);
   });
 
-  it('ends a response that keeps up, destroys one that is behind, and sends nothing after', () => {
-    const ok = writer(5);
+  it('ends a response that keeps up, destroys one that is behind, and sends nothing after', async () => {
+    const ok = await writer(5);
     ok.sse.end();
     expect(ok.response.writableEnded).toBe(true);
     expect(ok.response.destroyed).toBe(false);
     expect(ok.sse.send({ id: 1, event: 'e', data: 'late' })).toBe('dropped');
     expect(ok.response.written).toEqual([]);
 
-    const stuck = writer(5);
+    const stuck = await writer(5);
     stuck.response.stall();
     stuck.sse.send({ id: 1, event: 'e', data: big });
+    await nextTurn();
     stuck.sse.send({ id: 2, event: 'e', data: big });
     stuck.sse.end();
     expect(stuck.response.destroyed).toBe(true);

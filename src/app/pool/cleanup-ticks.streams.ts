@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Injectable, ServiceUnavailableException, type BeforeApplicationShutdown } from '@nestjs/common';
-import { interval, type Subscription } from 'rxjs';
+import { interval, map, share, type Observable, type Subscription } from 'rxjs';
 import { ConnectionPool } from '../../http/index.js';
 import { SseEventWriter } from '../../nest/index.js';
 
@@ -19,9 +19,16 @@ const MAX_BUFFERED_TICKS = 1_000;
 @Injectable()
 export class CleanupTicksStreams implements BeforeApplicationShutdown {
   readonly #open = new Set<() => void>();
+  /** The ticks as JSON, shared by every stream: a tick is serialised once, whatever the number of readers. */
+  readonly #ticks: Observable<string>;
   #shuttingDown = false;
 
-  constructor(private readonly pool: ConnectionPool) {}
+  constructor(private readonly pool: ConnectionPool) {
+    this.#ticks = pool.cleanupTicks$.pipe(
+      map((tick) => JSON.stringify({ at: tick.at, delay: tick.delay, evicted: tick.evicted })),
+      share(),
+    );
+  }
 
   /** Streams ticks until the client leaves, the pool closes or the application shuts down. */
   stream(request: IncomingMessage, response: ServerResponse): void {
@@ -40,9 +47,9 @@ export class CleanupTicksStreams implements BeforeApplicationShutdown {
     response.on('close', close);
     let id = 0;
     subscriptions.push(
-      this.pool.cleanupTicks$.subscribe({
-        next: (tick) => {
-          writer.send({ id: ++id, event: 'cleanup-tick', data: JSON.stringify({ at: tick.at, delay: tick.delay, evicted: tick.evicted }) });
+      this.#ticks.subscribe({
+        next: (data) => {
+          writer.send({ id: ++id, event: 'cleanup-tick', data });
         },
         complete: close,
       }),
