@@ -49,12 +49,15 @@ export class Load {
     });
   }
 
-  /** Who served each request completed from now on: counts by backend, from a snapshot. */
+  /** Who served the requests completed from now on: counts by backend (those that served none left out). */
   mark(): () => Map<string, number> {
     const before = new Map(this.servedBy);
     return () => {
       const since = new Map<string, number>();
-      for (const [backend, count] of this.servedBy) since.set(backend, count - (before.get(backend) ?? 0));
+      for (const [backend, count] of this.servedBy) {
+        const served = count - (before.get(backend) ?? 0);
+        if (served > 0) since.set(backend, served);
+      }
       return since;
     };
   }
