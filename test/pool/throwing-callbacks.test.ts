@@ -179,6 +179,22 @@ describe('an events$ subscriber that throws', () => {
     expect(ours[0]?.message).toMatch(/events\$ subscriber.*subscriber bug/);
   });
 
+  it('in its complete callback: close() resolves, and the process stays up', async () => {
+    pool = new ConnectionPool({ connector: connectorOf(async () => new CountingTransport()) });
+    pool.events$.subscribe({
+      complete: () => {
+        throw new Error('complete bug');
+      },
+    });
+    (await pool.acquire('tcp://upstream.test:7000')).release();
+    await pool.close();
+    expect(pool.stats().state).toBe('closed');
+    expectCountsAgree(pool);
+    await reported();
+    expect(problems).toEqual([]);
+    expect(warnings.some((warning) => /complete bug/.test(warning.message))).toBe(true);
+  });
+
   it('in an operator chain (pipe, filter, map) too', async () => {
     pool = new ConnectionPool({ connector: connectorOf(async () => new CountingTransport()) });
     const { filter, map } = await import('rxjs');
