@@ -1,4 +1,5 @@
 import * as net from 'node:net';
+import { constants as osConstants } from 'node:os';
 import { ConnectError } from '../transport/index.js';
 
 /**
@@ -10,11 +11,27 @@ import { ConnectError } from '../transport/index.js';
  */
 export function asPeerConnectError(error: Error): Error {
   if (!(error instanceof ConnectError) || !(error.cause instanceof Error)) return error;
-  const original = error.cause;
+  const original = isHandshakeFailure(error.cause) ? asWriteFailure(error.cause) : error.cause;
   if (!Object.prototype.hasOwnProperty.call(original, 'connectTarget')) {
     Object.defineProperty(original, 'connectTarget', { value: error.target, enumerable: false, configurable: true, writable: true });
   }
   return original;
+}
+
+/** An OpenSSL failure of the TLS handshake (an alert, no common version or cipher). */
+function isHandshakeFailure(error: Error): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && code.startsWith('ERR_SSL_');
+}
+
+/**
+ * A handshake failure as Node's agent reports it: the request's head is written to the TLS
+ * socket at once, before the handshake is done, and OpenSSL's failure surfaces as that
+ * write's error (`write EPROTO <OpenSSL's message>`, code `EPROTO`), which clients check for.
+ * The pool connects before anything is written, and sees the handshake's own error.
+ */
+function asWriteFailure(error: Error): Error {
+  return Object.assign(new Error(`write EPROTO ${error.message}`), { errno: -osConstants.errno.EPROTO, code: 'EPROTO', syscall: 'write' });
 }
 
 /**

@@ -1,5 +1,6 @@
-import { ConnectionPool as EngineConnectionPool, type ConnectionPoolOptions } from '../pool/index.js';
+import { ConnectionPool as EngineConnectionPool, type ConnectionPoolOptions, type Connector } from '../pool/index.js';
 import { NetConnector } from '../transport/index.js';
+import { AgentConnector, registerAgentConnector } from './agent-connector.js';
 import { PooledAgent, type PooledAgentOptions } from './pooled-agent.js';
 import { PoolDispatcher, type PoolDispatcherOptions } from './pool-dispatcher.js';
 
@@ -23,10 +24,14 @@ export class ConnectionPool extends EngineConnectionPool {
 
   /** @throws InvalidOptionError (`ERR_INVALID_OPTION`) naming the option and the value. */
   constructor(options: ConnectionPoolOptions = {}) {
-    // Only a plain object gets the default connector; anything else goes to the engine as it
-    // is, which refuses it with ERR_INVALID_OPTION naming "options".
+    // Only a plain object gets a connector; anything else goes to the engine as it is, which
+    // refuses it with ERR_INVALID_OPTION naming "options". The connector given (or the
+    // default NetConnector) makes the connections; the agents' AgentConnector around it adds
+    // what a request or an agent may decide (a lookup, a createConnection; see AgentConnector).
     const plain = typeof options === 'object' && options !== null && !Array.isArray(options);
-    super(plain && options.connector === undefined ? { ...options, connector: new NetConnector() } : options);
+    const connector = plain && isConnector(options.connector ?? new NetConnector()) ? new AgentConnector(options.connector ?? new NetConnector()) : undefined;
+    super(connector === undefined ? options : { ...options, connector });
+    if (connector !== undefined) registerAgentConnector(this, connector);
   }
 
   /**
@@ -59,4 +64,9 @@ export class ConnectionPool extends EngineConnectionPool {
     if (options !== undefined) return new PoolDispatcher(this, options);
     return (this.#dispatcher ??= new PoolDispatcher(this));
   }
+}
+
+/** Something the engine will take as a connector (anything else it refuses, naming it). */
+function isConnector(value: unknown): value is Connector {
+  return typeof value === 'object' && value !== null && typeof (value as Connector).connect === 'function';
 }

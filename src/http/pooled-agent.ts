@@ -1,63 +1,25 @@
-import type { ClientRequest, IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, type AgentOptions as HttpsAgentOptions } from 'node:https';
-import { isIP, type Socket } from 'node:net';
-import type { AddressInput, AddressOptions, ConnectionPool, Lease, TlsAddressOptions } from '../pool/index.js';
-import { InvalidOptionError, checkTlsOptions, parseDuration, type Duration } from '../pool/index.js';
+import { Agent as HttpAgent, type ClientRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import * as net from 'node:net';
+import { TLSSocket } from 'node:tls';
+import type { AddressInput, ConnectionPool, Lease } from '../pool/index.js';
+import { AddressResolver, InvalidOptionError } from '../pool/index.js';
 import { SocketTransport } from '../transport/index.js';
+import { addressOfRequest, connectionOptions, nameOptions, type RequestOptions } from './agent-address.js';
+import { agentConnectorOf, connectWith, lookupPartition, type AgentConnector } from './agent-connector.js';
+import { AgentExchange, type ExchangeOwner } from './agent-exchange.js';
+import { resolveAgentOptions, type PooledAgentOptions } from './agent-options.js';
+import { AgentSocketLists } from './agent-sockets.js';
+import { asPeerConnectError } from './connect-failure.js';
 import { UnsupportedTransportError } from './errors.js';
 import { parseKeepAliveTimeout } from './keep-alive-hint.js';
+import { loadTimeSetImmediate } from './load-time-timers.js';
 
-/** Options of a {@link PooledAgent}. */
-export interface PooledAgentOptions {
-  /** `'http:'` (the default) or `'https:'`: the scheme of the requests this agent serves. */
-  protocol?: 'http:' | 'https:';
-  /**
-   * How long before the server's `Keep-Alive: timeout=N` a connection is evicted, so that
-   * it is never reused just as the server drops it. A hint at or under the margin means the
-   * connection is not pooled at all. Default `'1s'`.
-   */
-  keepAliveHintMargin?: Duration;
-  /**
-   * TLS options for every request of an `https:` agent (as `https.Agent`'s options):
-   * `ca`, `cert`, `key`, `rejectUnauthorized`, ... A request's own options add to them.
-   * They enter the pool's address key, so connections are shared only between equals.
-   */
-  tls?: TlsAddressOptions;
-}
-
-/** The TLS options Node passes to an agent that shape a connection (and so its reuse key). */
-const TLS_OPTION_NAMES = [
-  'ALPNProtocols',
-  'ca',
-  'cert',
-  'key',
-  'pfx',
-  'passphrase',
-  'ciphers',
-  'minVersion',
-  'maxVersion',
-  'rejectUnauthorized',
-  'checkServerIdentity',
-  'ecdhCurve',
-  'sigalgs',
-  'secureOptions',
-  'crl',
-] as const satisfies ReadonlyArray<keyof TlsAddressOptions>;
-
-/** What Node passes to `agent.addRequest` (the request's options, normalised). */
-interface RequestOptions extends Partial<Record<(typeof TLS_OPTION_NAMES)[number], unknown>> {
-  host?: string | null;
-  hostname?: string | null;
-  port?: number | string | null;
-  servername?: string;
-  localAddress?: string;
-  family?: number;
-  socketPath?: string;
-}
+export type { PooledAgentOptions } from './agent-options.js';
 
 /** What Node's ClientRequest has beyond its typings, that an agent uses. */
 type AgentRequest = ClientRequest & {
-  onSocket(socket: Socket | null, error?: Error): void;
+  onSocket(socket: net.Socket | null, error?: Error): void;
   res?: IncomingMessage | null;
   /** The request's `timeout` option, which the agent applies to the socket. */
   timeout?: number;
@@ -66,34 +28,48 @@ type AgentRequest = ClientRequest & {
 /** Node's socket listener for free sockets, added on each keep-alive 'free' (see below). */
 const FREE_SOCKET_ERROR_LISTENER = 'freeSocketErrorListener';
 
+let nextAgentId = 1;
+
+/** Sockets of the pool that an agent has handed to a request (to tell them from sockets handed over from outside). */
+const pooledSockets = new WeakSet<net.Socket>();
+
 /**
  * A real `https.Agent` (so also an `http.Agent`: `instanceof` and every client that takes
  * an agent accept it) whose sockets come from a {@link ConnectionPool} and go back to it.
  * Node's `http.request`/`https.request`, axios (`httpAgent`/`httpsAgent`), got
- * (`agent: { http, https }`) and `@nestjs/axios` all work with it.
+ * (`agent: { http, https }`) and `@nestjs/axios` all work with it, and so does
+ * `http.globalAgent = pool.httpAgent()`.
  *
- * - A connection is released when its response has been read to the end with keep-alive.
- *   After `Connection: close`, HTTP/1.0 without keep-alive, a response of unknown length,
- *   an aborted request, a socket timeout or an error, it gets noNewExchanges and closes.
- * - The server's `Keep-Alive: timeout=N` is honoured: the connection is evicted
- *   `keepAliveHintMargin` before the server would drop it.
- * - `req.reusedSocket` is set as Node does.
+ * It keeps Node's `http.Agent` contract:
+ * - `sockets`, `freeSockets`, `requests` and `totalSocketCount` say what it holds (a free
+ *   socket is one it gave back that is still idle in the pool); `maxSockets`,
+ *   `maxTotalSockets` (default: the pool's limits), `maxFreeSockets` and `scheduling` apply
+ *   to it as to Node's; `timeout` is its sockets' timeout, in use and idle;
+ * - the hooks `keepSocketAlive(socket)` (false: the connection is closed instead of reused),
+ *   `reuseSocket(socket, req)` and `createConnection(options, callback)` (its connections are
+ *   made by it) are called as Node calls them; a new connection's socket emits `'connect'`
+ *   (and `'secureConnect'`) after the request's `'socket'` event, as a socket Node connects;
+ * - a request's own `lookup` is used for its connections; connect failures are the socket's
+ *   own errors (`ECONNREFUSED`, `EPROTO`, the error of a `checkServerIdentity`), with the
+ *   redacted pool address as `error.connectTarget`; `agent: false` with this agent as
+ *   `http.globalAgent` gets a one-off Node agent, as Node builds it (`new agent.constructor()`).
  *
- * Retries: the agent sends nothing again. Node's http client writes the request as the
- * caller streams it and reports a failure on the request object, which the agent never owns
- * (the caller may have written a body it no longer holds); `pool.dispatcher()` does retry
- * (see `PoolDispatcher`). A request that fails on a reused connection before any
- * response byte (`ECONNRESET`, `socket hang up`) reaches the caller with
- * `req.reusedSocket === true`: the signal Node documents for the caller's own retry of an
- * idempotent request. What the agent does is make that rare, with the dispatcher's stale
- * detection: an idle connection that the server closed, half-closed, reset or wrote to is
+ * A connection is released when its response has been read to the end with keep-alive.
+ * After `Connection: close`, HTTP/1.0 without keep-alive, a response of unknown length, an
+ * aborted request, a socket timeout, an error, or a request body that went out without
+ * framing (see {@link AgentExchange.bodyWentOutUnframed}: its bytes may be read by the server
+ * as another request), it gets noNewExchanges and closes. The server's `Keep-Alive: timeout=N`
+ * is honoured: the connection is evicted `keepAliveHintMargin` before the server would drop it.
+ *
+ * Retries: the agent sends nothing again (`pool.dispatcher()` does). A request that fails on a
+ * reused connection before any response byte reaches the caller with `req.reusedSocket ===
+ * true`, the signal Node documents for the caller's own retry. What the agent does is make
+ * that rare: an idle connection that the server closed, half-closed, reset or wrote to is
  * found unfit and replaced before reuse, and a reused connection is handed over only after
- * one turn of the event loop (undici's idle-socket validation), so that a FIN or RST already
- * on its way is read first and the request goes to a new connection.
+ * one turn of the event loop, so that a FIN or RST already on its way is read first.
  *
- * Leaks: a response whose body is never read holds its connection. The pool's
- * `leakDetectionThreshold` reports it (`lease-held-too-long`, naming the request); garbage
- * collection cannot, because Node's open socket keeps the response reachable.
+ * Leaks: a response whose body is never read holds its connection; the pool's
+ * `leakDetectionThreshold` reports it (`lease-held-too-long`, naming the request).
  *
  * @example
  * ```ts
@@ -102,37 +78,63 @@ const FREE_SOCKET_ERROR_LISTENER = 'freeSocketErrorListener';
  * await axios.get(url, { httpAgent: pool.httpAgent(), httpsAgent: pool.httpsAgent() });
  * ```
  */
-export class PooledAgent extends HttpsAgent {
+export class PooledAgent extends HttpsAgent implements ExchangeOwner {
   /** The pool the sockets come from. */
   readonly pool: ConnectionPool;
   readonly #protocol: 'http:' | 'https:';
   readonly #marginMs: number;
-  readonly #tls: TlsAddressOptions | undefined;
+  readonly #tls: PooledAgentOptions['tls'];
   readonly #describeLeases: boolean;
+  readonly #timeoutMs: number;
+  readonly #fifo: boolean;
+  readonly #lists: AgentSocketLists;
+  readonly #connector: AgentConnector | undefined;
+  /** The partition of the connections this agent's own `createConnection` makes. */
+  readonly #ownPartition: string;
+  #ownPartitionRouted = false;
+  readonly #resolver = new AddressResolver();
 
+  /**
+   * @throws InvalidOptionError (`ERR_INVALID_OPTION`) for the agent's own options (`protocol`,
+   * `tls`, `keepAliveHintMargin`); Node's errors (`ERR_INVALID_ARG_TYPE`, `ERR_OUT_OF_RANGE`,
+   * `ERR_INVALID_ARG_VALUE`) for Node's Agent options.
+   */
   constructor(pool: ConnectionPool, options: PooledAgentOptions = {}) {
-    const protocol = options.protocol ?? 'http:';
-    if (protocol !== 'http:' && protocol !== 'https:') {
-      throw new InvalidOptionError('protocol', protocol, "'http:' or 'https:'");
+    if (typeof pool !== 'object' || pool === null || typeof (pool as { acquireNow?: unknown }).acquireNow !== 'function') {
+      throw new InvalidOptionError('pool', pool, 'the ConnectionPool the agent leases its connections from: new PooledAgent(pool, options)');
     }
-    checkTlsOptions('tls', options.tls);
-    if (options.tls !== undefined && protocol === 'http:') {
-      throw new InvalidOptionError('tls', '[TLS options]', "no TLS options on an 'http:' agent; use protocol: 'https:'");
-    }
+    const resolved = resolveAgentOptions(pool, options);
     // keepAlive: ClientRequest sends "Connection: keep-alive" only to keep-alive agents.
-    super({ keepAlive: true, ...(options.tls as HttpsAgentOptions | undefined) });
+    super(resolved.nodeOptions);
     this.pool = pool;
-    this.#protocol = protocol;
-    (this as unknown as { protocol: string }).protocol = protocol;
-    (this as unknown as { defaultPort: number }).defaultPort = protocol === 'https:' ? 443 : 80;
-    this.#marginMs = options.keepAliveHintMargin === undefined ? 1_000 : parseDuration('keepAliveHintMargin', options.keepAliveHintMargin, false);
-    this.#tls = options.tls;
+    this.#protocol = resolved.protocol;
+    this.#marginMs = resolved.marginMs;
+    this.#tls = resolved.tls;
+    this.#timeoutMs = resolved.timeoutMs;
+    this.#fifo = (this as unknown as { scheduling: string }).scheduling === 'fifo';
     this.#describeLeases = pool.options.leakDetectionThresholdMs !== undefined;
+    const self = this as unknown as { protocol: string; defaultPort: number; maxSockets: number; maxTotalSockets: number };
+    self.protocol = resolved.protocol;
+    self.defaultPort = resolved.protocol === 'https:' ? 443 : 80;
+    self.maxSockets = resolved.maxSockets;
+    self.maxTotalSockets = resolved.maxTotalSockets;
+    this.#lists = new AgentSocketLists(this as unknown as ConstructorParameters<typeof AgentSocketLists>[0], resolved.ownLimits);
+    this.#connector = agentConnectorOf(pool);
+    this.#ownPartition = `agent#${nextAgentId++}`;
+    // `agent: false` makes Node build a one-off agent as `new defaultAgent.constructor()`:
+    // with this agent as the global one, that is Node's own agent of the same protocol.
+    Object.defineProperty(this, 'constructor', { value: resolved.protocol === 'https:' ? HttpsAgent : HttpAgent, enumerable: false, configurable: true, writable: true });
+    // A socket handed over through the agent's 'free' event (as http2-wrapper hands over its
+    // ALPN probe's socket) is not one of the pool's: Node's handler would file it in a free
+    // list this agent never takes from, and it would stay open for nothing.
+    this.removeAllListeners('free');
+    this.on('free', (socket: net.Socket, requestOptions: RequestOptions) => this.#adoptHandedOver(socket, requestOptions));
   }
 
   /**
    * Called by Node's `ClientRequest` for every request: leases a connection from the pool
-   * and hands its socket to the request.
+   * and hands its socket to the request, or queues the request while this agent is at its
+   * `maxSockets`/`maxTotalSockets`.
    */
   addRequest(req: AgentRequest, options: RequestOptions): void {
     let address: AddressInput;
@@ -142,18 +144,24 @@ export class PooledAgent extends HttpsAgent {
       req.onSocket(null, error as Error);
       return;
     }
+    const name = this.getName(nameOptions(req, options, this.options) as never);
+    if (!this.#lists.hasRoom(name)) {
+      this.#lists.queue(name, req, options);
+      return;
+    }
     let ready: Lease | null;
     try {
-      ready = this.pool.acquireNow(address);
+      ready = this.pool.acquireNow(address, this.#fifo);
     } catch (error) {
       req.onSocket(null, error as Error);
       return;
     }
+    this.#lists.leasing(name);
     // undici's idle-socket validation: a reused connection waits one turn of the event loop,
     // so that a FIN, RST or stray bytes already on their way are read first and the request
     // goes to a fresh connection instead of a closed one.
     if (ready !== null) {
-      setImmediate(() => this.#assignValidated(req, ready, address));
+      loadTimeSetImmediate(() => this.#assignValidated(req, ready, address, name));
       return;
     }
     // The request waits for a connect or a slot: if it is destroyed meanwhile (an abort, a
@@ -168,35 +176,126 @@ export class PooledAgent extends HttpsAgent {
     this.pool.acquire(address, { signal: abort.signal }).then(
       (lease) => {
         req.destroy = destroy;
-        if (!lease.reused) this.#assign(req, lease);
-        else setImmediate(() => this.#assignValidated(req, lease, address));
+        if (!lease.reused) this.#assign(req, lease, name);
+        else loadTimeSetImmediate(() => this.#assignValidated(req, lease, address, name));
       },
       (error: Error) => {
         req.destroy = destroy;
-        // A request destroyed while waiting ends with its own error, as Node's agent does.
-        req.onSocket(null, req.destroyed ? undefined : error);
+        this.#leaseFailed(req, name, error);
       },
     );
   }
 
-  #assignValidated(req: AgentRequest, lease: Lease, address: AddressInput): void {
+  /**
+   * Node's hook, called when a response has been read to the end and its connection is about
+   * to go back to the pool: false closes the connection instead. Returns true: the pool
+   * decides the rest (the server's keep-alive hint, idle time, health).
+   */
+  override keepSocketAlive(socket: net.Socket): boolean {
+    void socket;
+    return true;
+  }
+
+  /** Node's hook, called when a request is given a connection that served earlier requests. */
+  override reuseSocket(socket: net.Socket, req: ClientRequest): void {
+    void socket;
+    req.reusedSocket = true;
+  }
+
+  /**
+   * Node's hook that makes a socket. The pool's connector makes this agent's connections; a
+   * subclass (or a caller) that replaces this method makes them instead, in a partition of
+   * their own (on a pool made by this package's `ConnectionPool`).
+   */
+  override createConnection(options: Record<string, unknown>, callback?: (error: Error | null, socket: net.Socket) => void): net.Socket {
+    // As Node's agents do; the callback is also a 'connect' listener there, which the caller ignores.
+    if (this.#protocol === 'https:') return HttpsAgent.prototype.createConnection.call(this, options, callback as never) as net.Socket;
+    return net.createConnection(options as unknown as net.NetConnectOpts, callback as () => void);
+  }
+
+  /** Node's name for a request's origin: `http.Agent`'s for an `http:` agent, `https.Agent`'s for an `https:` one. */
+  override getName(options?: Parameters<HttpsAgent['getName']>[0]): string {
+    return this.#protocol === 'https:' ? super.getName(options) : HttpAgent.prototype.getName.call(this, options as never);
+  }
+
+  /** The pool owns the connections: destroying the agent leaves them to the pool's close(). */
+  override destroy(): void {}
+
+  /** @internal */
+  get describesLeases(): boolean {
+    return this.#describeLeases;
+  }
+
+  /** @internal How long the connection may stay idle after this response, or undefined. */
+  idleTimeoutFor(res: IncomingMessage | null | undefined): number | undefined {
+    const hint = parseKeepAliveTimeout(res?.headers['keep-alive']);
+    if (hint === undefined) return undefined;
+    return hint - this.#marginMs;
+  }
+
+  /** @internal An exchange is over: the connection goes back to the pool, reusable or not. */
+  exchangeEnded(exchange: AgentExchange, free: boolean): void {
+    const { lease, transport, socket, name } = exchange;
+    let fit = false;
+    if (free) {
+      const message = socket as net.Socket & { _httpMessage?: AgentRequest | null };
+      const res = message._httpMessage?.res;
+      message._httpMessage = null;
+      const idleTimeout = this.idleTimeoutFor(res);
+      transport.idleTimeout = idleTimeout;
+      const keep = this.#keepAlive(socket);
+      const unframed = exchange.bodyWentOutUnframed();
+      fit = transport.detach() && keep && !unframed && !(idleTimeout !== undefined && idleTimeout <= 0);
+    }
+    if (!this.#lists.doneWith(name, socket, fit) && fit) fit = false;
+    if (fit) {
+      if (this.#timeoutMs > 0) idleTimeoutOnFree(socket, this.#timeoutMs);
+    } else {
+      lease.noNewExchanges();
+    }
+    lease.release();
+    this.#serveQueued();
+  }
+
+  #keepAlive(socket: net.Socket): boolean {
+    try {
+      return this.keepSocketAlive(socket) !== false;
+    } catch {
+      // A hook that throws has not said the connection may live on.
+      return false;
+    }
+  }
+
+  /** Requests queued for this agent's limits go once there is room. */
+  #serveQueued(): void {
+    for (let next = this.#lists.nextQueued(); next !== null; next = this.#lists.nextQueued()) {
+      this.addRequest(next.req as AgentRequest, next.options as RequestOptions);
+    }
+  }
+
+  #leaseFailed(req: AgentRequest, name: string, error: Error): void {
+    this.#lists.leased(name);
+    // A request destroyed while waiting ends with its own error, as Node's agent does.
+    req.onSocket(null, req.destroyed ? undefined : asPeerConnectError(error));
+    this.#serveQueued();
+  }
+
+  #assignValidated(req: AgentRequest, lease: Lease, address: AddressInput, name: string): void {
     if (lease.transport.isHealthy?.() !== false) {
-      this.#assign(req, lease);
+      this.#assign(req, lease, name);
       return;
     }
     lease.noNewExchanges();
     lease.release();
     // Its siblings may have been closed as well: a new connection, not another idle one.
     this.pool.acquire(address, { reuse: false }).then(
-      (fresh) => this.#assign(req, fresh),
-      (error: Error) => req.onSocket(null, error),
+      (fresh) => this.#assign(req, fresh, name),
+      (error: Error) => this.#leaseFailed(req, name, error),
     );
   }
 
-  /** The pool owns the connections: destroying the agent leaves them to the pool's close(). */
-  override destroy(): void {}
-
-  #assign(req: AgentRequest, lease: Lease): void {
+  #assign(req: AgentRequest, lease: Lease, name: string): void {
+    this.#lists.leased(name);
     const transport = lease.transport;
     if (!(transport instanceof SocketTransport)) {
       // An https: address that offered h2 by ALPN (tls.ALPNProtocols) may get an HTTP/2 session.
@@ -209,147 +308,86 @@ export class PooledAgent extends HttpsAgent {
           'it speaks HTTP/1.1 over a socket only. Do not offer h2 in tls.ALPNProtocols to the agent; use pool.dispatcher() for HTTP/2.',
         ),
       );
+      this.#serveQueued();
       return;
     }
     const socket = transport.attach();
+    pooledSockets.add(socket);
     // Node adds this listener each time a keep-alive socket is freed and removes it on
     // reuse from its own free list; a pooled socket must shed it the same way.
     for (const listener of socket.listeners('error')) {
       if ((listener as { name?: string }).name === FREE_SOCKET_ERROR_LISTENER) socket.removeListener('error', listener as () => void);
     }
     if (this.#describeLeases) lease.describe(`${req.method} ${this.#protocol}//${req.host}${req.path}: request in flight`);
-    const exchange = new Exchange(this, this.#protocol, req, lease, transport, socket);
+    this.#lists.inUse(name, socket);
+    const exchange = new AgentExchange(this, this.#protocol, req, lease, transport, socket, name);
     exchange.start();
-    req.reusedSocket = lease.reused;
+    if (lease.reused) this.reuseSocket(socket, req);
+    else req.reusedSocket = false;
     req.onSocket(socket);
-    // As Node's agent does: a request's `timeout` option is the socket's idle timeout.
-    if (req.timeout !== undefined && req.timeout > 0) socket.setTimeout(req.timeout);
-  }
-
-  /** @internal How long the connection may stay idle after this response, or undefined. */
-  idleTimeoutFor(res: IncomingMessage | null | undefined): number | undefined {
-    const hint = parseKeepAliveTimeout(res?.headers['keep-alive']);
-    if (hint === undefined) return undefined;
-    return hint - this.#marginMs;
-  }
-
-  /** @internal */
-  get describesLeases(): boolean {
-    return this.#describeLeases;
+    // As Node's agent does: the request's `timeout` option, else the agent's, is the socket's.
+    const timeout = req.timeout ?? this.#timeoutMs;
+    if (timeout > 0 || socket.timeout) socket.setTimeout(timeout);
+    if (!lease.reused) announceConnect(req, socket);
   }
 
   #addressOf(options: RequestOptions): AddressInput {
-    const host = stripBrackets(options.host ?? options.hostname ?? 'localhost');
-    const port = options.port === undefined || options.port === null || options.port === '' ? (this.#protocol === 'https:' ? 443 : 80) : Number(options.port);
-    const secure = this.#protocol === 'https:';
-    let tls: TlsAddressOptions | undefined;
-    if (secure) {
-      for (const name of TLS_OPTION_NAMES) {
-        const value = options[name] ?? this.#tls?.[name];
-        if (value !== undefined) (tls ??= {})[name] = value as never;
+    return addressOfRequest(options, { protocol: this.#protocol, tls: this.#tls, partition: this.#partitionFor(options) });
+  }
+
+  /** The partition of a request whose connections must be made otherwise than by the pool's connector. */
+  #partitionFor(options: RequestOptions): string | undefined {
+    const connector = this.#connector;
+    if (connector === undefined) return undefined;
+    if (this.createConnection !== PooledAgent.prototype.createConnection) {
+      if (!this.#ownPartitionRouted) {
+        this.#ownPartitionRouted = true;
+        connector.route(this.#ownPartition, (address, context) =>
+          connectWith((opts, callback) => this.createConnection(opts, callback), connectionOptions(address, this.options), address, context),
+        );
       }
-      const servername = options.servername ?? this.#tls?.servername;
-      // SNI defaults to the host: only a different name shapes the connection.
-      if (servername && servername !== host && !(isIP(host) && servername === '')) (tls ??= {}).servername = servername;
+      return this.#ownPartition;
     }
-    const shaped = tls !== undefined || options.localAddress !== undefined || (options.family !== undefined && options.family !== 0) || options.socketPath !== undefined;
-    if (!shaped) {
-      // The common case: a URL string, which the pool resolves from a cache.
-      return `${this.#protocol}//${host.includes(':') ? `[${host}]` : host}:${port}`;
+    if (typeof options.lookup === 'function') return lookupPartition(connector, options.lookup);
+    return undefined;
+  }
+
+  /** A socket handed over from outside (see the constructor): the connection of the next request to its address. */
+  #adoptHandedOver(socket: net.Socket, options: RequestOptions): void {
+    // One of the pool's own (its request ended, and a foreign listener passed the word on).
+    if (pooledSockets.has(socket)) return;
+    if (this.#connector === undefined || socket.destroyed || !socket.writable) {
+      socket.destroy();
+      return;
     }
-    const address: AddressOptions = { host, port, protocol: this.#protocol };
-    if (secure) address.tls = tls ?? true;
-    if (options.localAddress !== undefined) address.localAddress = options.localAddress;
-    if (options.family === 4 || options.family === 6) address.family = options.family;
-    if (options.socketPath !== undefined) address.socketPath = options.socketPath;
-    return address;
+    let address;
+    try {
+      address = this.#resolver.resolve(this.#addressOf(options));
+    } catch {
+      socket.destroy();
+      return;
+    }
+    this.#connector.handOver(address, socket);
   }
 }
 
-/**
- * One request's use of a leased connection: watches the socket until the response is read
- * to the end (Node emits `'free'`) or the socket is lost, then gives the lease back.
- */
-class Exchange {
-  #done = false;
-
-  constructor(
-    private readonly agent: PooledAgent,
-    private readonly protocol: string,
-    private readonly req: ClientRequest,
-    private readonly lease: Lease,
-    private readonly transport: SocketTransport,
-    private readonly socket: Socket,
-  ) {}
-
-  start(): void {
-    const { socket, req } = this;
-    socket.on('free', this.#onFree);
-    socket.on('close', this.#onClose);
-    socket.on('timeout', this.#onTimeout);
-    socket.on('agentRemove', this.#onAgentRemove);
-    req.prependOnceListener('response', this.#onResponse);
-  }
-
-  #stop(): void {
-    const { socket, req } = this;
-    socket.removeListener('free', this.#onFree);
-    socket.removeListener('close', this.#onClose);
-    socket.removeListener('timeout', this.#onTimeout);
-    socket.removeListener('agentRemove', this.#onAgentRemove);
-    req.removeListener('response', this.#onResponse);
-  }
-
-  /** Headers arrived: no keep-alive means this connection ends with this exchange. */
-  readonly #onResponse = (res: IncomingMessage): void => {
-    // Node discards a response nobody listens for; this listener of ours must not stop that,
-    // or the body would never be read and the connection never released. It runs first
-    // (prepended, and already removed as a once-listener), so what is left are the caller's.
-    if (this.req.listenerCount('response') === 0) res.resume();
-    if (!this.req.shouldKeepAlive || res.headers.connection?.toLowerCase() === 'close') this.lease.noNewExchanges();
-    if (this.agent.describesLeases) {
-      this.lease.describe(
-        `${this.req.method} ${this.protocol}//${this.req.host}${this.req.path}: response ${res.statusCode} received, ` +
-          'its body not read to the end (read it, or call res.resume() to discard it)',
-      );
-    }
-  };
-
-  /** Node read the response to the end with keep-alive: the connection can serve again. */
-  readonly #onFree = (): void => {
-    if (this.#done) return;
-    this.#done = true;
-    this.#stop();
-    const socket = this.socket as Socket & { _httpMessage?: AgentRequest | null };
-    const res = socket._httpMessage?.res;
-    socket._httpMessage = null;
-    const idleTimeout = this.agent.idleTimeoutFor(res);
-    this.transport.idleTimeout = idleTimeout;
-    if (idleTimeout !== undefined && idleTimeout <= 0) this.lease.noNewExchanges();
-    if (!this.transport.detach()) this.lease.noNewExchanges();
-    this.lease.release();
-  };
-
-  /** The socket closed under the exchange (aborted, errored, or the server closed it). */
-  readonly #onClose = (): void => {
-    if (this.#done) return;
-    this.#done = true;
-    this.#stop();
-    this.lease.noNewExchanges();
-    this.lease.release();
-  };
-
-  /** A socket timeout mid-exchange leaves the connection in an unknown state. */
-  readonly #onTimeout = (): void => {
-    this.lease.noNewExchanges();
-  };
-
-  /** The request took the socket for itself (an upgrade, CONNECT): it is no longer ours to reuse. */
-  readonly #onAgentRemove = (): void => {
-    this.lease.noNewExchanges();
-  };
+/** A new connection's socket emits what Node's would after the request's `'socket'` event. */
+function announceConnect(req: ClientRequest, socket: net.Socket): void {
+  req.once('socket', () =>
+    process.nextTick(() => {
+      if (socket.destroyed) return;
+      socket.emit('connect');
+      if (socket instanceof TLSSocket) socket.emit('secureConnect');
+    }),
+  );
 }
 
-function stripBrackets(host: string): string {
-  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+/** As Node's agent: a free socket that stays idle past the agent's `timeout` is closed. */
+function idleTimeoutOnFree(socket: net.Socket, timeoutMs: number): void {
+  socket.setTimeout(timeoutMs);
+  if (!socket.listeners('timeout').includes(closeIfFree)) socket.on('timeout', closeIfFree);
+}
+
+function closeIfFree(this: net.Socket): void {
+  if (AgentSocketLists.isListedFree(this)) this.destroy();
 }

@@ -1,3 +1,5 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
 import { Agent as UndiciAgent, type Dispatcher } from 'undici';
 import { ConnectionPool } from '../../../src/http/index.js';
 import type { ConnectionPoolOptions } from '../../../src/pool/index.js';
@@ -61,4 +63,41 @@ export async function onBothSides<T>(scenario: (side: Side) => Promise<T>): Prom
   const peer = await scenario('peer');
   const pool = await scenario('pool');
   return { peer, pool };
+}
+
+/** What an agent is made with, on both sides: Node's http.Agent options. */
+export type AgentSetup = http.AgentOptions & { readonly https?: boolean };
+
+/**
+ * Makes the agent of `side`: Node's own `http.Agent` (`https.Agent` for `https: true`,
+ * trusting the test CA), keep-alive as `http.globalAgent` is, or the PooledAgent of a new
+ * pool with the same options. `closeAll()` destroys and closes everything made.
+ */
+export function agentFactory(): {
+  make(side: Side, setup?: AgentSetup, poolOptions?: ConnectionPoolOptions): http.Agent;
+  pools: ConnectionPool[];
+  closeAll(): Promise<void>;
+} {
+  const closers: Array<() => Promise<unknown>> = [];
+  const pools: ConnectionPool[] = [];
+  return {
+    pools,
+    make(side, setup = {}, poolOptions = {}) {
+      const { https: secure, ...options } = setup;
+      const ca = secure ? testCerts().ca.cert : undefined;
+      if (side === 'peer') {
+        const agent = secure ? new https.Agent({ keepAlive: true, ca, ...options }) : new http.Agent({ keepAlive: true, ...options });
+        closers.push(async () => agent.destroy());
+        return agent;
+      }
+      const pool = new ConnectionPool({ drainTimeout: '1s', ...poolOptions });
+      pools.push(pool);
+      closers.push(() => pool.close());
+      return secure ? pool.httpsAgent({ ...options, tls: { ca } } as never) : pool.httpAgent(options as never);
+    },
+    async closeAll() {
+      while (closers.length > 0) await closers.pop()?.().catch(() => undefined);
+      pools.length = 0;
+    },
+  };
 }
