@@ -258,5 +258,7 @@ async function measure({ entry, port, upstream, env, rounds, seconds, cap, concu
   console.log(`| 0 | ${none.toFixed(0)} | ${median(results.none.map((r) => r.p99)).toFixed(1)} ms | ${median(results.none.map((r) => r.p50)).toFixed(1)} ms |`);
   console.log(`| ${cap} (all reading) | ${full.toFixed(0)} | ${p99.toFixed(1)} ms | ${median(results.cap.map((r) => r.p50)).toFixed(1)} ms |`);
   console.log('');
+  const perRound = results.cap.map((row, i) => row.rps / results.none[i].rps);
+  console.log(`per-round ratios (cap / none, same round): ${perRound.map((r) => r.toFixed(2)).join(' ')}; median ${median(perRound).toFixed(2)}x`);
   console.log(`throughput ratio (cap / none): ${(full / none).toFixed(2)}x (target >= 0.8x: ${full / none >= 0.8 ? 'met' : 'NOT met'}); /health/live p99 with the cap reached: ${p99.toFixed(1)} ms (target < 100 ms: ${p99 < 100 ? 'met' : 'NOT met'})`);
 }

@@ -24,6 +24,11 @@ function caFile(): string {
 const SETUPS: readonly Setup[] = [
   { name: 'an HTTP/1.1 upstream (PooledAgent)', upstream: startRecordingUpstream, env: (upstream) => ({ UPSTREAM_URL: upstream.url }) },
   {
+    name: "an HTTP/1.1 upstream (the pool's undici dispatcher, UPSTREAM_HTTP2=auto)",
+    upstream: startRecordingUpstream,
+    env: (upstream) => ({ UPSTREAM_URL: upstream.url, UPSTREAM_HTTP2: 'auto' }),
+  },
+  {
     name: 'an h2 upstream (UPSTREAM_HTTP2=always)',
     upstream: startRecordingH2Upstream,
     env: (upstream) => ({ UPSTREAM_URL: upstream.url, UPSTREAM_CA_FILE: caFile(), UPSTREAM_HTTP2: 'always' }),
