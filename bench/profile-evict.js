@@ -2,7 +2,7 @@
 // the eviction loop alone, not of building the pool. Writes evict.cpuprofile (open it in
 // Chrome DevTools) and prints the functions that cost, by self and inclusive share.
 //
-//   npm run build && node --expose-gc bench/profile-evict.js [--out dir]
+//   npm run build && node --expose-gc bench/profile-evict.js [--out dir] [--cold]
 //
 // bench/engine-cleanup.js splits the same loop's time between the pool's own work and the
 // connection actors' EVICT transitions; this says which functions the time goes to.
@@ -87,10 +87,13 @@ async function main() {
   const session = new Session();
   session.connect();
 
-  // CPU: one unprofiled round to warm up, then the profiled one.
-  for (let round = 0; round < 2; round++) {
+  // CPU: one unprofiled round to warm up, then the profiled one; --cold profiles the first
+  // round of a fresh process instead (what bench/engine-evict-cold.js times).
+  const cold = process.argv.includes('--cold');
+  const profiled = cold ? 0 : 1;
+  for (let round = 0; round <= profiled; round++) {
     const { pool, now } = await evictionPool();
-    if (round === 1) {
+    if (round === profiled) {
       await session.post('Profiler.enable');
       await session.post('Profiler.setSamplingInterval', { interval: 100 });
       await session.post('Profiler.start');
@@ -98,7 +101,7 @@ async function main() {
     const t0 = nowNs();
     while (pool.cleanup(now) === 0);
     const elapsed = nowNs() - t0;
-    if (round === 1) {
+    if (round === profiled) {
       const { profile } = await session.post('Profiler.stop');
       const file = join(out, 'evict.cpuprofile');
       writeFileSync(file, JSON.stringify(profile));

@@ -1,5 +1,5 @@
 import { createActor, fromCallback, type Actor, type AnyActorRef } from 'xstate';
-import { connectionMachine, type ConnectionMachineEvent, type ConnectionState } from './connection.machine.js';
+import { connectionMachine, type ConnectionMachineEvent, type ConnectionState, type EvictEvent } from './connection.machine.js';
 import type { CloseReason } from './events.js';
 import type { ConnectionView } from './lease.js';
 import type { ResolvedPoolOptions } from './options.js';
@@ -8,6 +8,57 @@ import type { Transport } from './transport.js';
 
 const ACQUIRE_EVENT: ConnectionMachineEvent = { type: 'ACQUIRE' };
 const RELEASE_EVENT: ConnectionMachineEvent = { type: 'RELEASE' };
+
+/** One EVICT event per reason, made once: events are never changed, and a mass eviction need not make 10k. */
+const EVICT_EVENTS = new Map<CloseReason, EvictEvent>();
+
+function evictEvent(reason: CloseReason): EvictEvent {
+  let event = EVICT_EVENTS.get(reason);
+  if (event === undefined) {
+    event = Object.freeze({ type: 'EVICT', reason });
+    EVICT_EVENTS.set(reason, event);
+  }
+  return event;
+}
+
+/** Throwaway lifecycles run once per process (see {@link warmUpTransitions}). */
+const WARM_UP_LIFECYCLES = 16;
+const WARM_UP_REASONS: readonly CloseReason[] = ['keep-alive-expired', 'idle-limit', 'evicted', 'peer-closed'];
+let warmedUp = false;
+
+/**
+ * Runs a few throwaway connection actors through every transition of the machine (the final
+ * one included), once per process, before the first pool makes its own actors.
+ *
+ * Why: V8 compiles XState's transition code (`macrostep`, `microstep`, `enterStates`,
+ * `Actor.update`...) for the types it has seen. A pool that fills up sends its actors
+ * CONNECTED and nothing else (`idle ⇄ inUse` is deferred, nothing is evicted yet), so that
+ * code is compiled for CONNECTED only; the first mass eviction then deoptimises it, and runs
+ * the next thousands of EVICTs in the interpreter until V8 has compiled it again (traced with
+ * `--trace-opt --trace-deopt`: re-optimised between the 1,000th and the 6,000th eviction of a
+ * 10k eviction in a fresh process). Having seen every transition first, V8 compiles that code
+ * for all of them from the start. See bench/RESULTS.md, "Cold mass eviction".
+ */
+function warmUpTransitions(): void {
+  if (warmedUp) return;
+  warmedUp = true;
+  const root = createActor(fromCallback(() => undefined));
+  root.start();
+  const transport: Transport = { close: () => undefined };
+  for (let i = 0; i < WARM_UP_LIFECYCLES; i++) {
+    const actor = createActor(connectionMachine, { parent: root, input: { id: `warm-up-${i}` } });
+    actor.start();
+    if (i % 8 === 7) {
+      actor.send({ type: 'CONNECT_FAILED', error: new Error('warm-up') });
+      continue;
+    }
+    actor.send({ type: 'CONNECTED', transport });
+    actor.send(ACQUIRE_EVENT);
+    actor.send(RELEASE_EVENT);
+    actor.send(evictEvent(WARM_UP_REASONS[i % WARM_UP_REASONS.length] as CloseReason));
+  }
+  root.stop();
+}
 
 /** Connections by what their actor says (evicted ones have left the pool). */
 export interface ActorCounts {
@@ -35,6 +86,7 @@ export class ConnectionActors {
   readonly #counts = { connecting: 0, idle: 0, inUse: 0 };
 
   constructor(inspect: ResolvedPoolOptions['inspect']) {
+    warmUpTransitions();
     this.#eager = inspect !== undefined;
     const root = createActor(fromCallback(() => undefined), inspect ? { inspect } : {});
     root.start();
@@ -73,7 +125,7 @@ export class ConnectionActors {
   evict(connection: PooledConnection, reason: CloseReason): void {
     this.#counts[connection.actorState as 'idle' | 'inUse']--;
     connection.actorState = 'evicted';
-    connection.actor.send({ type: 'EVICT', reason });
+    connection.actor.send(evictEvent(reason));
   }
 
   /** Records that `connection`'s actor must change; does it now only if someone watches transitions. */
