@@ -71,7 +71,8 @@ export function checkTlsOptions(prefix: string, options: unknown): void {
     throw new InvalidOptionError(prefix, options, 'an object of TLS options (ca, cert, key, servername, ...)');
   }
   for (const [name, value] of Object.entries(options)) {
-    const check = CHECKS[name];
+    // Own keys only: a field named like one of Object.prototype's ('toString') is not an option.
+    const check = Object.hasOwn(CHECKS, name) ? CHECKS[name] : undefined;
     if (value === undefined || check === undefined) continue;
     const [valid, expected] = check;
     if (!valid(value)) throw new InvalidOptionError(`${prefix}.${name}`, SECRET_FIELDS.has(name) ? hidden(value) : value, expected);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectionPool } from '../../src/http/index.js';
-import type { PoolEvent } from '../../src/pool/index.js';
+import { AddressResolver, checkTlsOptions, type PoolEvent } from '../../src/pool/index.js';
 import { NetConnector } from '../../src/transport/index.js';
 
 let pool: ConnectionPool | undefined;
@@ -41,6 +41,12 @@ describe('TLS option types are checked where they are given, naming the option a
     expect(events).toEqual([]);
     expect(pool.connectionCount()).toBe(0);
     expect(pool.stats()).toMatchObject({ connections: 0, waiters: 0, addresses: 0 });
+  });
+
+  it("leaves fields named like Object.prototype's alone: they are no TLS options (found by fuzzing)", () => {
+    const address = new AddressResolver().resolve({ host: '127.0.0.1', port: 443, tls: { toString: 0, constructor: 1 } as never });
+    expect(address.protocol).toBe('tls:');
+    expect(() => checkTlsOptions('tls', { hasOwnProperty: 'x', valueOf: null })).not.toThrow();
   });
 
   it('never shows a secret: key, pfx and passphrase are named by the kind of value only', async () => {
