@@ -4,13 +4,14 @@
 // the channels of the two events every acquire and release make, and with an events$
 // subscriber. Each contender runs in a fresh process per round (subscribing changes a
 // channel's class: one process must not measure another's JIT state), rounds interleaved,
-// medians of ns per acquire + release.
+// medians of ns per acquire + release. With `--baseline <dist>` (another build, e.g. of the
+// commit before the channels), its pool with nobody subscribed runs in the same rounds.
 //
-//   npm run build && node --expose-gc bench/diagnostics-channel.js [--rounds 7] [--ops 2000000] [--dist ../dist]
+//   npm run build && node --expose-gc bench/diagnostics-channel.js [--rounds 7] [--baseline /path/to/other/dist]
 import { fork } from 'node:child_process';
 import { subscribe } from 'node:diagnostics_channel';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { BENCH_URL, fakeConnector, median, nowNs, rotate, roundsFromArgs } from './lib/stats.js';
+import { fileURLToPath } from 'node:url';
+import { BENCH_URL, fakeConnector, median, nowNs, nsPerCall, rotate, roundsFromArgs } from './lib/stats.js';
 
 const PREFIX = 'reactive-connection-pool:';
 const CONTENDERS = {
@@ -28,26 +29,27 @@ function argument(name, fallback) {
   return i >= 0 ? process.argv[i + 1] : fallback;
 }
 
-const ops = Number(argument('--ops', '2000000'));
-const dist = new URL(`${argument('--dist', '../dist')}/pool/index.js`, import.meta.url);
+const dist = new URL('../dist/pool/index.js', import.meta.url);
+const baseline = argument('--baseline', undefined);
+const BASELINE = 'nobody, baseline build';
 
 if (process.env.CHANNEL_BENCH_CONTENDER !== undefined) {
-  // A child: one contender, one measurement.
-  const { ConnectionPool } = await import(dist.href);
+  // A child: one contender, one measurement (median ns of 15 timed batches).
+  const name = process.env.CHANNEL_BENCH_CONTENDER;
+  const { ConnectionPool } = await import(name === BASELINE ? new URL(`${baseline}/pool/index.js`, import.meta.url).href : dist.href);
   const pool = new ConnectionPool({ connector: fakeConnector, maxIdleConnections: 1 });
   (await pool.acquire(BENCH_URL)).release();
-  CONTENDERS[process.env.CHANNEL_BENCH_CONTENDER](pool);
-  const loop = (n) => {
-    for (let i = 0; i < n; i++) pool.acquireNow(BENCH_URL).release();
-  };
-  loop(ops / 10); // warm-up
-  const t0 = nowNs();
-  loop(ops);
-  process.send({ ns: (nowNs() - t0) / ops });
+  (CONTENDERS[name] ?? CONTENDERS.nobody)(pool);
+  const ns = nsPerCall((k) => {
+    const t0 = nowNs();
+    for (let i = 0; i < k; i++) pool.acquireNow(BENCH_URL).release();
+    return nowNs() - t0;
+  });
+  process.send({ ns });
   process.exit(0);
 } else {
   const rounds = roundsFromArgs(7);
-  const names = Object.keys(CONTENDERS);
+  const names = [...Object.keys(CONTENDERS), ...(baseline === undefined ? [] : [BASELINE])];
   const samples = Object.fromEntries(names.map((name) => [name, []]));
   for (let round = 0; round < rounds; round++) {
     for (const name of rotate(names, round)) {
@@ -60,9 +62,13 @@ if (process.env.CHANNEL_BENCH_CONTENDER !== undefined) {
     }
   }
   const medians = Object.fromEntries(names.map((name) => [name, median(samples[name])]));
-  console.log(`\nacquireNow + release of an idle connection, ${pathToFileURL(fileURLToPath(dist)).pathname.replace(/\/pool\/index\.js$/, '')}, median of ${rounds} rounds (ns; ratio to nobody)`);
+  console.log(`\nacquireNow + release of an idle connection, median of ${rounds} rounds (ns; ratio to nobody)${baseline === undefined ? '' : `; baseline build: ${baseline}`}`);
   for (const name of names) console.log(`  ${name.padEnd(50)} ${medians[name].toFixed(0).padStart(5)} ns  ${(medians[name] / medians.nobody).toFixed(2)}x`);
   const ratio = medians['a subscriber on another channel'] / medians.nobody;
   const targets = [{ name: 'acquire + release with a channel active elsewhere / with nobody (about 1.0x: nothing built)', measured: `${ratio.toFixed(2)}x`, met: ratio <= 1.1 }];
+  if (baseline !== undefined) {
+    const before = medians.nobody / medians[BASELINE];
+    targets.push({ name: 'acquire + release with nobody subscribed / the same on the baseline build (about 1.0x)', measured: `${before.toFixed(2)}x`, met: before <= 1.1 });
+  }
   console.log(`#result ${JSON.stringify({ medians, targets })}`);
 }
