@@ -221,15 +221,20 @@ export class DispatchExchange implements LegacyHandler {
   onComplete(trailers: Buffer[] | string[] | null): void {
     if (this.#phase !== 'sending') return;
     this.#phase = 'done';
+    const overHttp2 = this.#transport instanceof Http2SessionTransport;
     this.#giveBack(false);
     try {
       this.#user.onComplete?.(trailers);
     } catch (error) {
-      // As undici does with a handler that throws here: it is told, through onError.
+      // As undici does with a handler that throws here: it is told, through onError. What
+      // that onError throws in turn undici's HTTP/1.1 client swallows and its HTTP/2 client
+      // leaves uncaught; so here (on its own turn for HTTP/2, or the stream would take it).
       try {
         this.#user.onError?.(toError(error));
-      } catch {
-        // A handler that throws from onError too has nobody left to tell.
+      } catch (thrown) {
+        if (overHttp2) guarded(() => {
+          throw thrown;
+        });
       }
     }
   }

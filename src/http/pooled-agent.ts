@@ -92,6 +92,8 @@ export class PooledAgent extends HttpsAgent implements ExchangeOwner {
   /** The partition of the connections this agent's own `createConnection` makes. */
   readonly #ownPartition: string;
   #ownPartitionRouted = false;
+  /** An http: agent whose own options shape no name: a request's name is Node's http getName() of its options. */
+  readonly #plainNames: boolean;
   readonly #resolver = new AddressResolver();
 
   /**
@@ -121,6 +123,8 @@ export class PooledAgent extends HttpsAgent implements ExchangeOwner {
     this.#lists = new AgentSocketLists(this as unknown as ConstructorParameters<typeof AgentSocketLists>[0], resolved.ownLimits);
     this.#connector = agentConnectorOf(pool);
     this.#ownPartition = `agent#${nextAgentId++}`;
+    const own = this.options as Record<string, unknown>;
+    this.#plainNames = resolved.protocol === 'http:' && own.host === undefined && own.port === undefined && own.localAddress === undefined && own.family === undefined && own.socketPath === undefined;
     // `agent: false` makes Node build a one-off agent as `new defaultAgent.constructor()`:
     // with this agent as the global one, that is Node's own agent of the same protocol.
     Object.defineProperty(this, 'constructor', { value: resolved.protocol === 'https:' ? HttpsAgent : HttpAgent, enumerable: false, configurable: true, writable: true });
@@ -144,7 +148,10 @@ export class PooledAgent extends HttpsAgent implements ExchangeOwner {
       req.onSocket(null, error as Error);
       return;
     }
-    const name = this.getName(nameOptions(req, options, this.options) as never);
+    // Node files a request under getName() of its options merged with the agent's; an http:
+    // name reads only host, port, localAddress, family and socketPath, which the agent's
+    // options seldom set (the merge, and the TLS server name, are for https: names).
+    const name = this.#plainNames ? HttpAgent.prototype.getName.call(this, options as never) : this.getName(nameOptions(req, options, this.options) as never);
     if (!this.#lists.hasRoom(name)) {
       this.#lists.queue(name, req, options);
       return;
