@@ -8,34 +8,12 @@ import Agentkeepalive from 'agentkeepalive';
 import { Pool as UndiciPool } from 'undici';
 import { ConnectionPool } from '../dist/index.js';
 import { forkServer } from './lib/fork-server.js';
+import { getOnce, requestsPerSecond as measure } from './lib/http-load.js';
 import { median, roundsFromArgs } from './lib/stats.js';
 
 const rounds = roundsFromArgs(5);
 const requestsArg = process.argv.indexOf('--requests');
 const TOTAL = requestsArg >= 0 ? Number(process.argv[requestsArg + 1]) : 20_000;
-
-function getOnce(agent, port) {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
-      res.on('data', () => undefined);
-      res.on('end', resolve);
-    });
-    req.on('error', reject);
-  });
-}
-
-/** Requests per second with `concurrency` loops sharing `total` requests. */
-async function measure(send, concurrency, total) {
-  let left = total;
-  const start = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (left-- > 0) await send();
-    }),
-  );
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  return total / seconds;
-}
 
 const server = await forkServer('servers/http-upstream.js');
 const port = server.port;

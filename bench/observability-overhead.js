@@ -5,39 +5,18 @@
 // alternates), medians; the ratio is observed / bare.
 //
 //   npm run build && node --expose-gc bench/observability-overhead.js [--rounds 9] [--requests 20000]
-import http from 'node:http';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { Registry } from 'prom-client';
 import { ConnectionPool } from '../dist/index.js';
 import { ConnectionPoolMetrics } from '../dist/nest/index.js';
 import { instrumentConnectionPool } from '../dist/opentelemetry/index.js';
 import { forkServer } from './lib/fork-server.js';
+import { getOnce, requestsPerSecond as measure } from './lib/http-load.js';
 import { median, roundsFromArgs } from './lib/stats.js';
 
 const rounds = roundsFromArgs(9);
 const requestsArg = process.argv.indexOf('--requests');
 const TOTAL = requestsArg >= 0 ? Number(process.argv[requestsArg + 1]) : 20_000;
-
-function getOnce(agent, port) {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
-      res.on('data', () => undefined);
-      res.on('end', resolve);
-    });
-    req.on('error', reject);
-  });
-}
-
-async function measure(send, concurrency, total) {
-  let left = total;
-  const start = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (left-- > 0) await send();
-    }),
-  );
-  return total / (Number(process.hrtime.bigint() - start) / 1e9);
-}
 
 const server = await forkServer('servers/http-upstream.js');
 const port = server.port;

@@ -156,6 +156,28 @@ export type PoolEvent =
 /** The `type` of every {@link PoolEvent}. */
 export type PoolEventType = PoolEvent['type'];
 
+// Every event type, as a record so that the compiler flags a type added to PoolEvent and
+// missing here.
+const EVENT_TYPES: Record<PoolEventType, true> = {
+  'connect-start': true,
+  'connect-end': true,
+  'connect-failed': true,
+  'connection-acquired': true,
+  'connection-released': true,
+  'no-new-exchanges': true,
+  'connection-closed': true,
+  'connection-leaked': true,
+  'lease-held-too-long': true,
+  'acquire-timeout': true,
+  retry: true,
+  'cleanup-failed': true,
+  'pool-closing': true,
+  'pool-closed': true,
+};
+
+/** Every type of event `pool.events$` emits (each also has its `diagnostics_channel`). */
+export const POOL_EVENT_TYPES: readonly PoolEventType[] = Object.freeze(Object.keys(EVENT_TYPES) as PoolEventType[]);
+
 /** One tick of the cleanup stream: when it ran and the delay it returned. */
 export interface CleanupTick {
   readonly at: number;

@@ -14,6 +14,7 @@ export { parseDuration } from './duration.js';
 export type { Duration } from './duration.js';
 export * from './errors.js';
 export type * from './events.js';
+export { POOL_EVENT_TYPES } from './events.js';
 export type { ConnectionView, Lease } from './lease.js';
 export type { ConnectionPoolOptions, ResolvedPoolOptions } from './options.js';
 export type { ConnectContext, ConnectionHooks, Connector, Transport } from './transport.js';

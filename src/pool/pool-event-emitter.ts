@@ -1,34 +1,16 @@
 import { channel, type Channel } from 'node:diagnostics_channel';
 import { Subject, config, type Observable } from 'rxjs';
 import { CallbackFailures } from './callback-failures.js';
-import type { PoolEvent, PoolEventType } from './events.js';
+import { POOL_EVENT_TYPES, type PoolEvent, type PoolEventType } from './events.js';
 
 /** Each event type is published on the `diagnostics_channel` named this and the type. */
 export const DIAGNOSTICS_CHANNEL_PREFIX = 'reactive-connection-pool:';
-
-// Every event type, checked complete by the compiler (a new type must be added here).
-const EVENT_TYPES = Object.keys({
-  'connect-start': true,
-  'connect-end': true,
-  'connect-failed': true,
-  'connection-acquired': true,
-  'connection-released': true,
-  'no-new-exchanges': true,
-  'connection-closed': true,
-  'connection-leaked': true,
-  'lease-held-too-long': true,
-  'acquire-timeout': true,
-  retry: true,
-  'cleanup-failed': true,
-  'pool-closing': true,
-  'pool-closed': true,
-} satisfies Record<PoolEventType, true>) as PoolEventType[];
 
 /**
  * The channels, made once and held here: `diagnostics_channel` keeps a channel only while
  * someone holds it, and a subscriber that comes later gets this same object.
  */
-const CHANNELS = Object.fromEntries(EVENT_TYPES.map((type) => [type, channel(DIAGNOSTICS_CHANNEL_PREFIX + type)])) as Readonly<Record<PoolEventType, Channel>>;
+const CHANNELS = Object.fromEntries(POOL_EVENT_TYPES.map((type) => [type, channel(DIAGNOSTICS_CHANNEL_PREFIX + type)])) as Readonly<Record<PoolEventType, Channel>>;
 
 /**
  * Where the pool's events go out: `pool.events$`, and Node's `diagnostics_channel`
