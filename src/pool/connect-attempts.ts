@@ -7,6 +7,7 @@ import type { ConnectionRegistry } from './connection-registry.js';
 import { AcquireAbortedError, ConnectTimeoutError, ConnectorResultError } from './errors.js';
 import type { LeaseLedger } from './lease-ledger.js';
 import type { LifetimeIndex } from './lifetime-index.js';
+import type { MultiplexedOrigins } from './multiplexed-origins.js';
 import type { ResolvedPoolOptions } from './options.js';
 import type { PoolEventEmitter } from './pool-event-emitter.js';
 import { PooledConnection, type PoolTotals, type Waiter } from './pool-records.js';
@@ -32,6 +33,7 @@ export class ConnectAttempts {
   readonly #closer: ConnectionCloser;
   readonly #ledger: LeaseLedger;
   readonly #lifetimes: LifetimeIndex;
+  readonly #origins: MultiplexedOrigins;
   readonly #loop: CleanupLoop;
   readonly #waiters: () => WaiterQueues;
   readonly #slotFreed: (connection: PooledConnection) => void;
@@ -51,6 +53,7 @@ export class ConnectAttempts {
     closer: ConnectionCloser,
     ledger: LeaseLedger,
     lifetimes: LifetimeIndex,
+    origins: MultiplexedOrigins,
     loop: CleanupLoop,
     waiters: () => WaiterQueues,
     slotFreed: (connection: PooledConnection) => void,
@@ -65,6 +68,7 @@ export class ConnectAttempts {
     this.#closer = closer;
     this.#ledger = ledger;
     this.#lifetimes = lifetimes;
+    this.#origins = origins;
     this.#loop = loop;
     this.#waiters = waiters;
     this.#slotFreed = slotFreed;
@@ -206,6 +210,8 @@ export class ConnectAttempts {
     const bucket = connection.bucket;
     const limit = connection.allocationLimit;
     bucket.multiplexLimit = limit;
+    // Multiplexed: remembered (refreshed); not: forgotten (the origin speaks HTTP/1.1 now).
+    this.#origins.saw(bucket.address.key, limit, now);
     const waiters = this.#waiters();
     const shared = waiter.coalesce && limit > 1 ? this.#picker.coalesceTarget(connection) : null;
     if (shared !== null) {

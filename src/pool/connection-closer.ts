@@ -4,6 +4,7 @@ import type { CloseReason } from './events.js';
 import type { IdleIndex } from './idle-index.js';
 import type { LeaseLedger } from './lease-ledger.js';
 import type { LifetimeIndex } from './lifetime-index.js';
+import type { MultiplexedOrigins } from './multiplexed-origins.js';
 import type { ResolvedPoolOptions } from './options.js';
 import type { PoolEventEmitter } from './pool-event-emitter.js';
 import type { PoolTotals, PooledConnection } from './pool-records.js';
@@ -22,6 +23,7 @@ export class ConnectionCloser {
   readonly #registry: ConnectionRegistry;
   readonly #idle: IdleIndex;
   readonly #lifetimes: LifetimeIndex;
+  readonly #origins: MultiplexedOrigins;
   readonly #actors: ConnectionActors;
   readonly #ledger: LeaseLedger;
   readonly #slotFreed: (connection: PooledConnection) => void;
@@ -37,6 +39,7 @@ export class ConnectionCloser {
     registry: ConnectionRegistry,
     idle: IdleIndex,
     lifetimes: LifetimeIndex,
+    origins: MultiplexedOrigins,
     actors: ConnectionActors,
     ledger: LeaseLedger,
     slotFreed: (connection: PooledConnection) => void,
@@ -47,6 +50,7 @@ export class ConnectionCloser {
     this.#registry = registry;
     this.#idle = idle;
     this.#lifetimes = lifetimes;
+    this.#origins = origins;
     this.#actors = actors;
     this.#ledger = ledger;
     this.#slotFreed = slotFreed;
@@ -84,6 +88,11 @@ export class ConnectionCloser {
       }
     }
     this.#totals.closed++;
+    // Its origin was multiplexed until now: remembered from here (see MultiplexedOrigins).
+    const bucket = connection.bucket;
+    if (bucket.multiplexLimit > 1) {
+      this.#origins.saw(bucket.address.key, bucket.multiplexLimit, this.#options.scheduler.now());
+    }
     if (this.#emitter.wants('connection-closed')) {
       this.#emitter.emit({
         type: 'connection-closed',

@@ -14,6 +14,7 @@ import { IdleIndex } from './idle-index.js';
 import type { Lease } from './lease.js';
 import { LeaseLedger, captureAcquireStack } from './lease-ledger.js';
 import { LifetimeIndex } from './lifetime-index.js';
+import { MultiplexedOrigins } from './multiplexed-origins.js';
 import { resolvePoolOptions, type ConnectionPoolOptions, type ResolvedPoolOptions } from './options.js';
 import { PoolDrain } from './pool-drain.js';
 import { PoolEventEmitter } from './pool-event-emitter.js';
@@ -55,7 +56,7 @@ export class ConnectionPool {
   readonly #state = new PoolState();
   readonly #emitter = new PoolEventEmitter();
   readonly #totals: PoolTotals = newTotals();
-  readonly #registry = new ConnectionRegistry();
+  readonly #registry: ConnectionRegistry;
   readonly #idle = new IdleIndex();
   readonly #actors: ConnectionActors;
   readonly #loop: CleanupLoop;
@@ -84,7 +85,8 @@ export class ConnectionPool {
     const state = this.#state;
     const emitter = this.#emitter;
     const totals = this.#totals;
-    const registry = this.#registry;
+    const origins = new MultiplexedOrigins(resolved.multiplexedOrigins.max, resolved.multiplexedOrigins.forgetAfterMs);
+    const registry = (this.#registry = new ConnectionRegistry(resolved.scheduler, origins));
     const idle = this.#idle;
     // A user's observer that throws must not throw out of the pool (see CallbackFailures).
     const actors = (this.#actors = new ConnectionActors(guardInspect(resolved.inspect, emitter.failures)));
@@ -97,7 +99,7 @@ export class ConnectionPool {
       released: (connection) => this.#releases.released(connection),
       markNoNewExchanges: (connection, reason) => this.#closer.markNoNewExchanges(connection, reason),
     }));
-    const closer = (this.#closer = new ConnectionCloser(resolved, emitter, totals, registry, idle, lifetimes, actors, ledger, slotFreed));
+    const closer = (this.#closer = new ConnectionCloser(resolved, emitter, totals, registry, idle, lifetimes, origins, actors, ledger, slotFreed));
     const picker = (this.#picker = new ConnectionPicker(resolved, registry, idle, closer));
     const connects = new ConnectAttempts(
       resolved,
@@ -110,6 +112,7 @@ export class ConnectionPool {
       closer,
       ledger,
       lifetimes,
+      origins,
       loop,
       () => this.#waiters,
       slotFreed,

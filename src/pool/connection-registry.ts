@@ -1,4 +1,6 @@
+import type { SchedulerLike } from 'rxjs';
 import { AddressResolver, type AddressInput } from './address.js';
+import type { MultiplexedOrigins } from './multiplexed-origins.js';
 import { AddressBucket, type PooledConnection } from './pool-records.js';
 
 /**
@@ -7,10 +9,18 @@ import { AddressBucket, type PooledConnection } from './pool-records.js';
  * moment its connect begins until it is closed or its connect fails.
  */
 export class ConnectionRegistry {
+  readonly #scheduler: SchedulerLike;
+  readonly #origins: MultiplexedOrigins;
   readonly #resolver = new AddressResolver();
   readonly #buckets = new Map<string, AddressBucket>();
   readonly #connections = new Map<string, PooledConnection>();
   #nextId = 1;
+
+  /** @param origins - what the pool remembers of multiplexed origins: a new bucket starts from it. */
+  constructor(scheduler: SchedulerLike, origins: MultiplexedOrigins) {
+    this.#scheduler = scheduler;
+    this.#origins = origins;
+  }
 
   /** Connections, connecting ones included. */
   get size(): number {
@@ -32,6 +42,7 @@ export class ConnectionRegistry {
     let bucket = this.#buckets.get(address.key);
     if (bucket === undefined) {
       bucket = new AddressBucket(address);
+      bucket.multiplexLimit = this.#origins.limitOf(address.key, this.#scheduler.now());
       this.#buckets.set(address.key, bucket);
     }
     return bucket;

@@ -39,6 +39,21 @@ export interface ConnectionPoolOptions {
    */
   maxLifetime?: Duration;
   /**
+   * How the pool remembers origins (address keys) whose connections were multiplexed (HTTP/2),
+   * for `coalesce` acquirers (the dispatcher's): while such an origin has a connect in flight,
+   * acquirers wait for it (as many as its stream limit will carry) rather than each opening a
+   * connection of its own, also after the origin's last connection closed.
+   *
+   * - `max`: origins remembered, the least recently seen forgotten first. Default 256; 0
+   *   remembers none (only an address with a connection still knows it is multiplexed).
+   * - `forgetAfter`: an origin is forgotten this long after it was last seen multiplexed.
+   *   Default `'10m'`; may be Infinity. One whose connection negotiates HTTP/1.1 is forgotten
+   *   at once.
+   * - `maxWait`: how long an acquirer waits for a connect in flight before it may open its
+   *   own (a remembered origin that has become slow or changed). Default `'1s'`; may be Infinity.
+   */
+  multiplexedOrigins?: { max?: number; forgetAfter?: Duration; maxWait?: Duration };
+  /**
    * The pool's source of randomness, a function returning a number in [0, 1) like
    * `Math.random` (the default). Used for the `maxLifetime` jitter; tests pass a fixed one.
    */
@@ -68,6 +83,8 @@ export interface ResolvedPoolOptions {
   /** `maxLifetime` in ms (Infinity: none). */
   readonly maxLifetimeMs: number;
   readonly random: () => number;
+  /** `multiplexedOrigins`, durations in ms. */
+  readonly multiplexedOrigins: { readonly max: number; readonly forgetAfterMs: number; readonly maxWaitMs: number };
   readonly leakDetectionThresholdMs: number | undefined;
   readonly captureAcquireStacks: boolean;
   readonly inspect: ConnectionPoolOptions['inspect'];
@@ -84,6 +101,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'connectTimeout',
   'drainTimeout',
   'maxLifetime',
+  'multiplexedOrigins',
   'random',
   'leakDetectionThreshold',
   'captureAcquireStacks',
@@ -99,6 +117,26 @@ function count(option: string, value: unknown, fallback: number, min: number, al
     throw new InvalidOptionError(option, value, `an integer >= ${min}${allowInfinity ? ', or Infinity' : ''}`);
   }
   return value;
+}
+
+const MULTIPLEXED_ORIGINS_FIELDS: ReadonlySet<string> = new Set(['max', 'forgetAfter', 'maxWait']);
+
+function resolveMultiplexedOrigins(value: unknown): ResolvedPoolOptions['multiplexedOrigins'] {
+  if (value === undefined) value = {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidOptionError('multiplexedOrigins', value, 'an object { max?, forgetAfter?, maxWait? }');
+  }
+  const v = value as Record<string, unknown>;
+  for (const name of Object.keys(v)) {
+    if (!MULTIPLEXED_ORIGINS_FIELDS.has(name)) {
+      throw new InvalidOptionError(`multiplexedOrigins.${name}`, v[name], 'one of max, forgetAfter, maxWait; check the spelling');
+    }
+  }
+  return {
+    max: count('multiplexedOrigins.max', v.max, 256, 0, false),
+    forgetAfterMs: v.forgetAfter === undefined ? 600_000 : parseDuration('multiplexedOrigins.forgetAfter', v.forgetAfter, true),
+    maxWaitMs: v.maxWait === undefined ? 1_000 : parseDuration('multiplexedOrigins.maxWait', v.maxWait, true),
+  };
 }
 
 /**
@@ -130,6 +168,7 @@ export function resolvePoolOptions(options: unknown, defaultScheduler: Scheduler
   if (o.random !== undefined && typeof o.random !== 'function') {
     throw new InvalidOptionError('random', o.random, 'a function returning a number in [0, 1), like Math.random');
   }
+  const multiplexedOrigins = resolveMultiplexedOrigins(o.multiplexedOrigins);
   const inspect = o.inspect;
   if (inspect !== undefined && typeof inspect !== 'function' && (typeof inspect !== 'object' || inspect === null)) {
     throw new InvalidOptionError('inspect', inspect, 'an XState inspection observer (a function or an object with next())');
@@ -146,6 +185,7 @@ export function resolvePoolOptions(options: unknown, defaultScheduler: Scheduler
     drainTimeoutMs: o.drainTimeout === undefined ? 10_000 : parseDuration('drainTimeout', o.drainTimeout, true),
     maxLifetimeMs: o.maxLifetime === undefined ? Infinity : parseDuration('maxLifetime', o.maxLifetime, true),
     random: (o.random as (() => number) | undefined) ?? Math.random,
+    multiplexedOrigins,
     leakDetectionThresholdMs:
       o.leakDetectionThreshold === undefined ? undefined : parseDuration('leakDetectionThreshold', o.leakDetectionThreshold, false),
     captureAcquireStacks: (o.captureAcquireStacks as boolean | undefined) ?? false,

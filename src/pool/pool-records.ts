@@ -137,6 +137,10 @@ export class Waiter {
   settled = false;
   /** True while it waits, parked, for a multiplexed connection being made (see `AddressBucket.parked`). */
   parked = false;
+  /** False once it has waited parked as long as `multiplexedOrigins.maxWait`: it may not park again. */
+  mayPark = true;
+  /** Its place among the parked waiters timed by `multiplexedOrigins.maxWait`. */
+  readonly parkNode: ListNode<Waiter>;
 
   constructor(
     readonly bucket: AddressBucket,
@@ -154,6 +158,7 @@ export class Waiter {
     this.bucketNode = new ListNode<Waiter>(this);
     this.poolNode = new ListNode<Waiter>(this);
     this.deadlineNode = new ListNode<Waiter>(this);
+    this.parkNode = new ListNode<Waiter>(this);
   }
 }
 

@@ -34,6 +34,8 @@ export class WaiterQueues {
   readonly #parked = new LinkedList<Waiter>();
   /** Acquirers waiting in line, by acquireTimeout (null when it is Infinity). */
   readonly #deadlines: DeadlineQueue<Waiter> | null;
+  /** Parked acquirers, by `multiplexedOrigins.maxWait` (null when it is Infinity). */
+  readonly #parkDeadlines: DeadlineQueue<Waiter> | null;
   #serving = false;
   #serveAgain = false;
 
@@ -65,6 +67,15 @@ export class WaiterQueues {
             (waiter) => waiter.startedAt + acquireTimeoutMs,
             (waiter) => this.#timeOut(waiter),
           );
+    const maxWaitMs = options.multiplexedOrigins.maxWaitMs;
+    this.#parkDeadlines =
+      maxWaitMs === Infinity
+        ? null
+        : new DeadlineQueue<Waiter>(
+            options.scheduler,
+            (waiter) => waiter.startedAt + maxWaitMs,
+            (waiter) => this.#waitedLongEnough(waiter),
+          );
   }
 
   /** Acquirers waiting in line (not those parked). */
@@ -80,7 +91,7 @@ export class WaiterQueues {
   /** An acquirer that found nothing to reuse: connect now, make room, or wait in line. */
   admit(waiter: Waiter): void {
     const bucket = waiter.bucket;
-    if (waiter.coalesce && bucket.parked.size < bucket.coverage) {
+    if (waiter.coalesce && waiter.mayPark && bucket.parked.size < bucket.coverage) {
       this.#enqueue(waiter, true);
       return;
     }
@@ -91,9 +102,10 @@ export class WaiterQueues {
     this.#enqueue(waiter);
   }
 
-  /** Stops `waiter`'s acquireTimeout and its signal listener: it is about to be settled or connect. */
+  /** Stops `waiter`'s timers and its signal listener: it is about to be settled or connect. */
   disarm(waiter: Waiter): void {
     this.#deadlines?.remove(waiter.deadlineNode);
+    this.#parkDeadlines?.remove(waiter.parkNode);
     waiter.detachSignal?.();
     waiter.detachSignal = null;
   }
@@ -134,19 +146,34 @@ export class WaiterQueues {
    */
   unparkExcess(bucket: AddressBucket): void {
     while (bucket.parked.size > bucket.coverage && this.#state.isOpen) {
-      const waiter = (bucket.parked.head as NonNullable<typeof bucket.parked.head>).value;
-      this.#dequeue(waiter);
-      const reusable = this.#picker.takeReusable(bucket);
-      if (reusable !== null) {
-        this.#handOver(waiter, reusable);
-        continue;
-      }
-      if (bucket.waiters.size === 0 && this.#picker.roomFor(waiter)) {
-        this.#connect(waiter);
-        continue;
-      }
-      this.#line(waiter, false);
+      this.#readmit((bucket.parked.head as NonNullable<typeof bucket.parked.head>).value);
     }
+  }
+
+  /** A parked waiter leaves the parked ones: it reuses, connects, or waits in line, its acquireTimeout still running. */
+  #readmit(waiter: Waiter): void {
+    const bucket = waiter.bucket;
+    this.#dequeue(waiter);
+    const reusable = this.#picker.takeReusable(bucket);
+    if (reusable !== null) {
+      this.#handOver(waiter, reusable);
+      return;
+    }
+    if (bucket.waiters.size === 0 && this.#picker.roomFor(waiter)) {
+      this.#connect(waiter);
+      return;
+    }
+    this.#line(waiter, false);
+  }
+
+  /**
+   * A parked waiter has waited `multiplexedOrigins.maxWait` for the connects in flight: the
+   * origin may have changed or become slow, so it stops waiting for them and may open its own.
+   */
+  #waitedLongEnough(waiter: Waiter): void {
+    if (waiter.settled || !waiter.parked || !this.#state.isOpen) return;
+    waiter.mayPark = false;
+    this.#readmit(waiter);
   }
 
   /**
@@ -204,9 +231,10 @@ export class WaiterQueues {
     }
   }
 
-  /** Stops the acquireTimeout timer (the pool has closed). */
+  /** Stops the timers (the pool has closed). */
   dispose(): void {
     this.#deadlines?.dispose();
+    this.#parkDeadlines?.dispose();
   }
 
   /** Puts `waiter` in line (or, `parked`, with those waiting for a connect in flight), with its timer and signal armed. */
@@ -214,6 +242,7 @@ export class WaiterQueues {
     this.#registry.adopt(waiter.bucket);
     this.#line(waiter, parked);
     this.#deadlines?.add(waiter.deadlineNode);
+    if (parked) this.#parkDeadlines?.add(waiter.parkNode);
     const signal = waiter.signal;
     if (signal !== undefined) {
       const onAbort = (): void => {
@@ -235,6 +264,7 @@ export class WaiterQueues {
 
   #dequeue(waiter: Waiter): void {
     const parked = waiter.parked;
+    if (parked) this.#parkDeadlines?.remove(waiter.parkNode);
     (parked ? waiter.bucket.parked : waiter.bucket.waiters).remove(waiter.bucketNode);
     (parked ? this.#parked : this.#waiters).remove(waiter.poolNode);
     waiter.parked = false;
