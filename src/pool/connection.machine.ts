@@ -47,7 +47,7 @@ export interface ConnectionInput {
  *
  * `evicted` is final, and the actor's output says why it got there (`{ reason, error }`):
  * connect failure, peer close, unhealthy, leak, eviction, pool close. The machine records;
- * it does no I/O: the pool closes the transport, exactly once, when it evicts (DESIGN.md's
+ * it does no I/O: the pool closes the transport, exactly once, when it evicts (docs/architecture.md's
  * Transport contract). Keeping the final transition free of actions and of `assign` matters
  * at scale: it is what a mass eviction pays for every connection (see bench/RESULTS.md,
  * "Evicting 10k expired connections out of 100k").
