@@ -13,6 +13,7 @@ import { runLoad, summarize, type LoadRun, type RequestRecord } from './support/
 import { eventCounts, expectClosedCleanly, expectPoolAtRest, settle } from './support/pool-invariants.js';
 import { saveResults, type ResultRow } from './support/results.js';
 import { startChaosUpstream, type ChaosUpstream } from './support/upstream.js';
+import { EventLoopLag } from './support/event-loop-lag.js';
 
 /**
  * The soak: tens of thousands of requests, 64 at a time, through the PooledAgent to a real
@@ -85,13 +86,24 @@ const RANDOM_FAULTS: RandomFaults = {
   idleCloseJitterMs: 30,
 };
 
+const CONNECT_TIMEOUT_MS = 500;
+const ACQUIRE_TIMEOUT_MS = 1_000;
+
 const POOL_OPTIONS: ConnectionPoolOptions = {
   maxConnectionsPerAddress: CONNECTIONS,
   maxIdleConnections: CONNECTIONS,
   keepAlive: '30s',
-  connectTimeout: '500ms',
-  acquireTimeout: '1s',
+  connectTimeout: CONNECT_TIMEOUT_MS,
+  acquireTimeout: ACQUIRE_TIMEOUT_MS,
   drainTimeout: '2s',
+};
+
+/** The failures that are a time running out, and that time (ms). */
+const TIME_BUDGETS_MS: Readonly<Record<string, number>> = {
+  ERR_CONNECT_TIMEOUT: CONNECT_TIMEOUT_MS,
+  UND_ERR_CONNECT_TIMEOUT: CONNECT_TIMEOUT_MS,
+  ERR_ACQUIRE_TIMEOUT: ACQUIRE_TIMEOUT_MS,
+  [TIMEOUT]: TIMEOUT_MS,
 };
 
 /** The codes a PooledAgent request may fail with here, each a fault the proxy can cause. */
@@ -160,6 +172,8 @@ interface Trial {
   readonly run: LoadRun;
   readonly proxy: FaultProxy;
   readonly script: FaultScript;
+  /** How long the process could not run during the run (the machine's load). */
+  readonly lag: EventLoopLag;
 }
 
 
@@ -169,6 +183,7 @@ async function soak(upstream: ChaosUpstream, secure: boolean, total: number, mak
   const script = new FaultScript(proxy, total);
   const origin = `${secure ? 'https' : 'http'}://127.0.0.1:${proxy.port}`;
   const client = make(origin);
+  const lag = EventLoopLag.start();
   const run = await runLoad(client, {
     total,
     concurrency: CONCURRENCY,
@@ -179,8 +194,9 @@ async function soak(upstream: ChaosUpstream, secure: boolean, total: number, mak
     failureBackoffMs: 20,
     onProgress: script.onProgress,
   });
+  lag.stop();
   await script.stop();
-  return { run, proxy, script, client };
+  return { run, proxy, script, client, lag };
 }
 
 function row(protocol: string, trialResult: Trial): ResultRow {
@@ -208,6 +224,13 @@ function explanation(attempt: AttemptRecord, endedAt: number, trialResult: Trial
   if (fault) return `${fault.kind} on proxied connection #${fault.serial}`;
   const outage = script.outages.find((o) => o.from <= endedAt && (o.to ?? Infinity) + OUTAGE_SHADOW_MS >= attempt.startedAt);
   if (outage) return `${outage.kind} outage`;
+  // A wait that ran out of its time while the process could not run for half of that time (the
+  // machine busy with other work): the time was not the connection's to lose.
+  const budget = TIME_BUDGETS_MS[attempt.error?.code ?? ''];
+  if (budget !== undefined) {
+    const stalled = trialResult.lag.stalledMsBetween(attempt.startedAt, endedAt);
+    if (stalled >= budget / 2) return `the process could not run for ${stalled} ms of a wait of ${budget} ms`;
+  }
   // A connect that failed (reset on accept, or in the TLS handshake) never gave the request a
   // socket, so there is no port to match: match a fault on a connection accepted meanwhile.
   if (attempt.error?.message.startsWith('Could not connect')) {
@@ -216,6 +239,29 @@ function explanation(attempt: AttemptRecord, endedAt: number, trialResult: Trial
     if (fault) return `${fault.kind} during a connect`;
   }
   return undefined;
+}
+
+/**
+ * The longest a request took, less the time the process could not run meanwhile: what the
+ * deadline and the grace bound, whatever the machine's load.
+ */
+function slowestRunnableMs({ run, lag }: Trial): number {
+  let slowest = 0;
+  for (const record of run.records) {
+    slowest = Math.max(slowest, record.durationMs - lag.stalledMsBetween(record.startedAt, record.startedAt + record.durationMs));
+  }
+  return slowest;
+}
+
+/**
+ * Checks that a run met what it claims to test (faults, retries, mostly successes), unless the
+ * process could not run for half of it: then the machine, not the pool, decided how many
+ * requests got through, and the numbers prove nothing either way (they are printed).
+ */
+function expectCoverage(trialResult: Trial, what: string, check: () => void): void {
+  const stalled = trialResult.lag.stalledShare();
+  if (stalled < 0.5) check();
+  else console.log(`${what}: coverage not judged, the process could not run ${Math.round(stalled * 100)} % of the time`);
 }
 
 interface StaleReuse {
@@ -355,7 +401,7 @@ for (const segment of SEGMENTS) {
 
         expect(result.run.records).toHaveLength(segment.total);
         expect(brief(findings.hung)).toEqual([]);
-        expect(summary.maxMs).toBeLessThanOrEqual(TIMEOUT_MS + HANG_GRACE_MS);
+        expect(slowestRunnableMs(result)).toBeLessThanOrEqual(TIMEOUT_MS + HANG_GRACE_MS);
         expect(summary.wrongBody).toBe(0);
         expect(brief(findings.unknownCodes)).toEqual([]);
         expect(brief(findings.unexplained)).toEqual([]);
@@ -364,8 +410,10 @@ for (const segment of SEGMENTS) {
         expect(brief(findings.staleNotRetried)).toEqual([]);
         expect(brief(findings.retryFailedUnexplained)).toEqual([]);
         // The run met what it claims to test (else it proves nothing).
-        expect(findings.staleFailures).toBeGreaterThan(0);
-        expect(summary.ok).toBeGreaterThan(segment.total * 0.5);
+        expectCoverage(result, `${segment.protocol} PooledAgent`, () => {
+          expect(findings.staleFailures).toBeGreaterThan(0);
+          expect(summary.ok).toBeGreaterThan(segment.total * 0.5);
+        });
         expect(Object.keys(result.proxy.faultCounts()).length).toBeGreaterThanOrEqual(6);
 
         await expectNothingLeftBehind({ pool, events, trial: result, upstream, baseline });
@@ -394,13 +442,15 @@ for (const segment of SEGMENTS) {
 
         expect(records).toHaveLength(segment.total);
         expect(brief(hung)).toEqual([]);
-        expect(summary.maxMs).toBeLessThanOrEqual(TIMEOUT_MS + HANG_GRACE_MS);
+        expect(slowestRunnableMs(result)).toBeLessThanOrEqual(TIMEOUT_MS + HANG_GRACE_MS);
         expect(summary.wrongBody).toBe(0);
         expect(brief(unknown.map((f) => f.record))).toEqual([]);
         expect(brief(staleIdempotent.map((f) => f.record))).toEqual([]);
         // It did meet stale connections, and sent requests again.
-        expect(retryEvents).toBeGreaterThan(0);
-        expect(summary.ok).toBeGreaterThan(segment.total * 0.5);
+        expectCoverage(result, `${segment.protocol} pool.dispatcher()`, () => {
+          expect(retryEvents).toBeGreaterThan(0);
+          expect(summary.ok).toBeGreaterThan(segment.total * 0.5);
+        });
 
         await expectNothingLeftBehind({ pool, events, trial: result, upstream, baseline });
       }, TEST_TIMEOUT_MS);
@@ -422,7 +472,7 @@ for (const segment of SEGMENTS) {
         await soak(upstream, secure, segment.total, (origin) => {
           const dispatcher = new UndiciPool(origin, {
             connections: CONNECTIONS,
-            connectTimeout: 500,
+            connectTimeout: CONNECT_TIMEOUT_MS,
             ...(tls ? { connect: { ca: tls.ca } } : {}),
             ...(segment.upstream === 'h2' ? { allowH2: true } : {}),
           });

@@ -97,13 +97,20 @@ export async function runLoad(client: Client, options: LoadOptions): Promise<Loa
 
   async function one(request: PlannedRequest): Promise<RequestRecord> {
     const abort = new AbortController();
-    const deadline = setTimeout(() => abort.abort(new Error(`deadline of ${options.timeoutMs} ms`)), options.timeoutMs);
     let backstop: NodeJS.Timeout | undefined;
+    let declareHung: (hung: 'hung') => void = () => undefined;
+    const hung = new Promise<'hung'>((resolve) => {
+      declareHung = resolve;
+    });
+    const deadline = setTimeout(() => {
+      abort.abort(new Error(`deadline of ${options.timeoutMs} ms`));
+      // The grace counts from the moment the request is told to give up, not from when that was
+      // due: on a loaded machine this timer itself runs late, and both timers would otherwise
+      // fire in the same turn, the request declared hung before its abort could end it.
+      backstop = setTimeout(() => declareHung('hung'), options.hangGraceMs);
+    }, options.timeoutMs);
     const startedAt = Date.now();
     const t0 = performance.now();
-    const hung = new Promise<'hung'>((resolve) => {
-      backstop = setTimeout(() => resolve('hung'), options.timeoutMs + options.hangGraceMs);
-    });
     const sent = client.send({
       method: request.method,
       path: request.path,
