@@ -406,11 +406,11 @@ for (const segment of SEGMENTS) {
         expect(brief(findings.unknownCodes)).toEqual([]);
         expect(brief(findings.unexplained)).toEqual([]);
         expect(findings.staleReuse).toEqual([]);
-        expect(findings.handOversChecked).toBeGreaterThan(segment.total / 2);
         expect(brief(findings.staleNotRetried)).toEqual([]);
         expect(brief(findings.retryFailedUnexplained)).toEqual([]);
         // The run met what it claims to test (else it proves nothing).
         expectCoverage(result, `${segment.protocol} PooledAgent`, () => {
+          expect(findings.handOversChecked).toBeGreaterThan(segment.total / 2);
           expect(findings.staleFailures).toBeGreaterThan(0);
           expect(summary.ok).toBeGreaterThan(segment.total * 0.5);
         });
