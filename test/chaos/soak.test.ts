@@ -104,6 +104,7 @@ const TIME_BUDGETS_MS: Readonly<Record<string, number>> = {
   UND_ERR_CONNECT_TIMEOUT: CONNECT_TIMEOUT_MS,
   ERR_ACQUIRE_TIMEOUT: ACQUIRE_TIMEOUT_MS,
   [TIMEOUT]: TIMEOUT_MS,
+  ABORT_ERR: TIMEOUT_MS, // an attempt cut by the request's deadline
 };
 
 /** The codes a PooledAgent request may fail with here, each a fault the proxy can cause. */
@@ -228,7 +229,9 @@ function explanation(attempt: AttemptRecord, endedAt: number, trialResult: Trial
   // machine busy with other work): the time was not the connection's to lose.
   const budget = TIME_BUDGETS_MS[attempt.error?.code ?? ''];
   if (budget !== undefined) {
-    const stalled = trialResult.lag.stalledMsBetween(attempt.startedAt, endedAt);
+    // The request's deadline covers all its attempts: its window is the whole request's.
+    const from = budget === TIMEOUT_MS ? endedAt - TIMEOUT_MS : attempt.startedAt;
+    const stalled = trialResult.lag.stalledMsBetween(from, endedAt);
     if (stalled >= budget / 2) return `the process could not run for ${stalled} ms of a wait of ${budget} ms`;
   }
   // A connect that failed (reset on accept, or in the TLS handshake) never gave the request a
