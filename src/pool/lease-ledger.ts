@@ -4,7 +4,7 @@ import type { CloseReason } from './events.js';
 import type { IdleIndex } from './idle-index.js';
 import type { ConnectionView, Lease } from './lease.js';
 import type { ResolvedPoolOptions } from './options.js';
-import type { PoolEventEmitter } from './pool-event-emitter.js';
+import { eventChannel, type PoolEventEmitter } from './pool-event-emitter.js';
 import { PoolLease, type LeaseOwner } from './pool-lease.js';
 import { LeaseHolder, LeaseSlot, type PoolTotals, type PooledConnection } from './pool-records.js';
 
@@ -15,6 +15,10 @@ export interface LeaseLedgerHost {
   /** `connection` must take no new lease: a lease of it leaked, or asked for it. */
   markNoNewExchanges(connection: PooledConnection, reason: CloseReason): void;
 }
+
+// The channels of the two events of every lease, checked on the hot path (see eventChannel).
+const ACQUIRED = eventChannel('connection-acquired');
+const RELEASED = eventChannel('connection-released');
 
 const STACK_HINT =
   'Where it was acquired is not known: create the pool with { captureAcquireStacks: true } to record a stack trace with every acquire.';
@@ -94,7 +98,7 @@ export class LeaseLedger implements LeaseOwner {
     this.#heldTooLong?.add(slot.watchNode);
     this.#totals.acquired++;
     if (reused) this.#totals.reused++;
-    if (this.#emitter.wants('connection-acquired')) {
+    if (this.#emitter.wantsOn(ACQUIRED)) {
       this.#emitter.emit({
         type: 'connection-acquired',
         at: now,
@@ -123,7 +127,7 @@ export class LeaseLedger implements LeaseOwner {
     connection.allocations--;
     this.#leases--;
     this.#totals.released++;
-    if (this.#emitter.wants('connection-released')) {
+    if (this.#emitter.wantsOn(RELEASED)) {
       const now = this.#options.scheduler.now();
       this.#emitter.emit({
         type: 'connection-released',

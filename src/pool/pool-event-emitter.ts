@@ -13,6 +13,15 @@ export const DIAGNOSTICS_CHANNEL_PREFIX = 'reactive-connection-pool:';
 const CHANNELS = Object.fromEntries(POOL_EVENT_TYPES.map((type) => [type, channel(DIAGNOSTICS_CHANNEL_PREFIX + type)])) as Readonly<Record<PoolEventType, Channel>>;
 
 /**
+ * The channel of `type`, for a call site that checks it on the hot path: held in a constant
+ * there, it is checked with a named property load, where `wants(type)` looks it up by a key
+ * that changes from one call site to the next (a megamorphic keyed load, measurable per lease).
+ */
+export function eventChannel(type: PoolEventType): Channel {
+  return CHANNELS[type];
+}
+
+/**
  * Where the pool's events go out: `pool.events$`, and Node's `diagnostics_channel`
  * `reactive-connection-pool:<type>` (the same event object, as `events$` gives it), both
  * synchronously and in the order things happen. Every part of the engine asks `wants(type)`
@@ -41,6 +50,11 @@ export class PoolEventEmitter {
   /** True when someone listens to events of `type` (on `events$` or its channel): such an event is worth building. */
   wants(type: PoolEventType): boolean {
     return this.#subject.observed || CHANNELS[type].hasSubscribers;
+  }
+
+  /** `wants(type)` for the channel of `type` (see {@link eventChannel}). */
+  wantsOn(channel: Channel): boolean {
+    return this.#subject.observed || channel.hasSubscribers;
   }
 
   emit(event: PoolEvent): void {
