@@ -15,6 +15,9 @@ export class ConnectionRegistry {
   readonly #buckets = new Map<string, AddressBucket>();
   readonly #connections = new Map<string, PooledConnection>();
   #nextId = 1;
+  /** The last URL string resolved, and its bucket (see bucketFor). */
+  #lastUrl: string | null = null;
+  #lastBucket: AddressBucket | null = null;
 
   /** @param origins - what the pool remembers of multiplexed origins: a new bucket starts from it. */
   constructor(scheduler: SchedulerLike, origins: MultiplexedOrigins) {
@@ -38,12 +41,21 @@ export class ConnectionRegistry {
    * @throws InvalidAddressError (`ERR_INVALID_ADDRESS`) for an address the pool cannot use.
    */
   bucketFor(input: AddressInput): AddressBucket {
+    // The same URL string as last time (a client talking to one origin, the common case) skips
+    // two Map lookups, as long as that bucket is still the address's. Strings only: a URL or an
+    // options object can be changed in place, a string cannot.
+    if (input === this.#lastUrl && this.#lastBucket !== null && this.#lastBucket.registered) return this.#lastBucket;
     const address = this.#resolver.resolve(input);
     let bucket = this.#buckets.get(address.key);
     if (bucket === undefined) {
       bucket = new AddressBucket(address);
       bucket.multiplexLimit = this.#origins.limitOf(address.key, this.#scheduler.now());
       this.#buckets.set(address.key, bucket);
+      bucket.registered = true;
+    }
+    if (typeof input === 'string') {
+      this.#lastUrl = input;
+      this.#lastBucket = bucket;
     }
     return bucket;
   }
@@ -53,12 +65,18 @@ export class ConnectionRegistry {
    * (evicting the address's last, unhealthy connection empties the bucket mid-acquire).
    */
   adopt(bucket: AddressBucket): void {
-    if (!this.#buckets.has(bucket.address.key)) this.#buckets.set(bucket.address.key, bucket);
+    if (!this.#buckets.has(bucket.address.key)) {
+      this.#buckets.set(bucket.address.key, bucket);
+      bucket.registered = true;
+    }
   }
 
   /** Forgets `bucket` once it has neither a connection nor a waiter. */
   forgetIfEmpty(bucket: AddressBucket): void {
-    if (bucket.isEmpty && this.#buckets.get(bucket.address.key) === bucket) this.#buckets.delete(bucket.address.key);
+    if (bucket.isEmpty && this.#buckets.get(bucket.address.key) === bucket) {
+      this.#buckets.delete(bucket.address.key);
+      bucket.registered = false;
+    }
   }
 
   /** The id for the next connection. */
@@ -92,6 +110,7 @@ export class ConnectionRegistry {
 
   /** Forgets every address (the pool has closed). */
   clear(): void {
+    for (const bucket of this.#buckets.values()) bucket.registered = false;
     this.#buckets.clear();
   }
 }

@@ -110,6 +110,8 @@ export class AddressBucket {
   connecting = 0;
   /** The allocation limit of this address's last connection: above 1, the address is multiplexed (HTTP/2). */
   multiplexLimit = 1;
+  /** True while the registry holds it as its address's bucket. */
+  registered = false;
 
   constructor(readonly address: Address) {}
 
