@@ -8,7 +8,13 @@
 // Requests per second; in each round the contenders take turns in slices (the order rotates
 // from round to round); the ratio is the median of the rounds' ratios.
 //
-//   npm run build && node --expose-gc bench/http-dispatcher.js [--rounds 7] [--requests 20000] [--slices 4] [--api request|fetch]
+// With `--baseline <dist>` (another build of this package, e.g. of the commit before a change),
+// the dispatcher of that build runs in the same rounds too, and its ratio to this build's
+// says whether the change costs anything.
+//
+//   npm run build && node --expose-gc bench/http-dispatcher.js [--rounds 7] [--requests 20000] [--slices 4] [--api request|fetch] [--baseline /path/to/other/dist]
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Agent, Pool, fetch, request } from 'undici';
 import { ConnectionPool } from '../dist/index.js';
 import { forkServer } from './lib/fork-server.js';
@@ -24,6 +30,11 @@ const apiArg = process.argv.indexOf('--api');
 /** Which APIs to measure (both by default): `--api fetch` spends all the rounds on fetch. */
 const APIS = apiArg >= 0 ? [process.argv[apiArg + 1]] : ['request', 'fetch'];
 if (!APIS.every((api) => api === 'request' || api === 'fetch')) throw new Error(`--api must be request or fetch, got ${APIS.join(', ')}`);
+const baselineArg = process.argv.indexOf('--baseline');
+const BASELINE_DIST = baselineArg >= 0 ? resolve(process.argv[baselineArg + 1]) : undefined;
+/** The other build's pool, when there is one to compare with. */
+const BaselinePool = BASELINE_DIST === undefined ? undefined : (await import(pathToFileURL(`${BASELINE_DIST}/index.js`).href)).ConnectionPool;
+const BASELINE = 'pool.dispatcher() (baseline build)';
 
 /** Scenarios: concurrent callers, and connections for both sides. */
 const SCENARIOS = [
@@ -45,6 +56,29 @@ function contenders(connections) {
   // connection limit). It differs from the one above at c=1: undici's Agent given
   // `connections: 1` makes a bare Client per origin instead of a Pool, one layer less.
   const defaultAgent = new Agent();
+  const baselinePool = BaselinePool === undefined ? undefined : new BaselinePool({ maxConnectionsPerAddress: connections, maxIdleConnections: connections });
+  const baselineDispatcher = baselinePool?.dispatcher();
+  const baselineContenders =
+    baselineDispatcher === undefined
+      ? { request: {}, fetch: {} }
+      : {
+          request: {
+            [BASELINE]: {
+              send: async () => {
+                const { body } = await request(url, { dispatcher: baselineDispatcher });
+                await body.dump();
+              },
+            },
+          },
+          fetch: {
+            [BASELINE]: {
+              send: async () => {
+                const response = await fetch(url, { dispatcher: baselineDispatcher });
+                await response.arrayBuffer();
+              },
+            },
+          },
+        };
   return {
     request: {
       'undici Pool': {
@@ -80,8 +114,9 @@ function contenders(connections) {
         },
       },
     },
+    baseline: baselineContenders,
     close: async () => {
-      await Promise.all([pool.close(), undiciPool.close(), undiciAgent.close(), defaultAgent.close()]);
+      await Promise.all([pool.close(), undiciPool.close(), undiciAgent.close(), defaultAgent.close(), baselinePool?.close()]);
     },
   };
 }
@@ -97,7 +132,7 @@ for (const scenario of SCENARIOS) {
     for (let r = 0; r < rounds; r++) {
       const all = contenders(scenario.connections);
       const runners = Object.fromEntries(
-        Object.entries(all[api])
+        Object.entries({ ...all[api], ...all.baseline[api] })
           .filter(([name]) => name !== 'undici Agent (default)' || comparable)
           .map(([name, { send }]) => [name, send]),
       );
@@ -107,14 +142,24 @@ for (const scenario of SCENARIOS) {
     }
     const ours = 'pool.dispatcher()';
     const baselines = api === 'request' ? ['undici Pool'] : comparable ? ['undici Agent', 'undici Agent (default)'] : ['undici Agent'];
+    if (BASELINE_DIST !== undefined) baselines.push(BASELINE);
     for (const baseline of baselines) {
       const ratios = samples[ours].map((rps, i) => rps / samples[baseline][i]);
-      results[`${api} ${scenario.name}${baseline === 'undici Agent (default)' ? ', default Agent' : ''}`] = {
-        against: baseline === 'undici Agent' ? `undici Agent({ connections: ${scenario.connections} })` : baseline === 'undici Pool' ? 'undici Pool' : 'undici Agent() (no limit)',
+      const suffix = baseline === 'undici Agent (default)' ? ', default Agent' : baseline === BASELINE ? ', baseline build' : '';
+      results[`${api} ${scenario.name}${suffix}`] = {
+        against:
+          baseline === 'undici Agent'
+            ? `undici Agent({ connections: ${scenario.connections} })`
+            : baseline === 'undici Pool'
+              ? 'undici Pool'
+              : baseline === BASELINE
+                ? 'the baseline build'
+                : 'undici Agent() (no limit)',
         baseline: median(samples[baseline]),
         pool: median(samples[ours]),
         ratio: median(ratios),
-        target: api === 'request' ? 0.95 : 1.0,
+        // Against the baseline build: no slower, within this machine's noise.
+        target: baseline === BASELINE ? 0.97 : api === 'request' ? 0.95 : 1.0,
       };
     }
   }
@@ -124,7 +169,7 @@ printTable(
   `HTTP/1.1 through pool.dispatcher(), ${TOTAL} requests (fetch: half), median of ${rounds} interleaved rounds`,
   ['scenario', 'undici req/s', 'pool req/s', 'ratio (median of rounds)', 'target'],
   Object.entries(results).map(([name, r]) => [
-    `${name.startsWith('request') ? 'undici.request' : 'fetch'} vs ${r.against}: ${name.replace(/^\w+ /, '').replace(/, default Agent$/, '')}`,
+    `${name.startsWith('request') ? 'undici.request' : 'fetch'} vs ${r.against}: ${name.replace(/^\w+ /, '').replace(/, (default Agent|baseline build)$/, '')}`,
     Math.round(r.baseline).toString(),
     Math.round(r.pool).toString(),
     formatRatio(r.ratio),
