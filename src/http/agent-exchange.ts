@@ -55,12 +55,15 @@ export class AgentExchange {
 
   /**
    * Whether a request body went out without framing, so that the server may read its bytes as
-   * the start of another request: Node sends a GET, HEAD, DELETE, OPTIONS, TRACE or CONNECT
-   * request without `Content-Length` or `Transfer-Encoding` (`useChunkedEncodingByDefault`
-   * is false for them), and any request whose caller removed both, with whatever body the
-   * caller writes, as it is; and a body longer or shorter than the `Content-Length` the caller
-   * set goes as it is too. Measured on the socket: the bytes written for this request beyond
-   * its head, against the `Content-Length` of the head Node sent (none: 0).
+   * the start of another request. Node (`_http_outgoing`'s `_storeHeader`) writes no
+   * `Content-Length` or `Transfer-Encoding` of its own when the caller set neither and
+   * `useChunkedEncodingByDefault` is false, which `ClientRequest` makes it for GET, HEAD,
+   * DELETE, OPTIONS, TRACE and CONNECT; nor when the caller removed both; and with a
+   * `Transfer-Encoding` the caller set that does not end in `chunked`. Whatever body the
+   * caller then writes goes as it is; and a body longer or shorter than a `Content-Length`
+   * the caller set goes as it is too (Node checks only with `strictContentLength`). Measured
+   * on the socket: the bytes written for this request beyond its head, against the
+   * `Content-Length` of the head Node sent (none: 0).
    */
   bodyWentOutUnframed(): boolean {
     const req = this.req as ClientRequest & { chunkedEncoding?: boolean; _header?: string | null };

@@ -112,11 +112,17 @@ async function setUp(secure: boolean): Promise<{ upstream: RecordingServer; agen
 
 describe('a connection that carried a body without framing is never reused (PooledAgent)', () => {
   for (const secure of [false, true]) {
-    for (const method of ['GET', 'DELETE', 'OPTIONS']) {
-      it(`${method} with a body and no Content-Length${secure ? ' (TLS)' : ''}: the next request goes on a new connection, and no body byte is read as a request`, async () => {
+    const cases: Array<[string, string, Record<string, string>]> = [
+      ['GET', 'no Content-Length', {}],
+      ['DELETE', 'no Content-Length', {}],
+      ['OPTIONS', 'no Content-Length', {}],
+      ['POST', 'a Transfer-Encoding that is not chunked', { 'transfer-encoding': 'gzip' }],
+    ];
+    for (const [method, framing, headers] of cases) {
+      it(`${method} with a body and ${framing}${secure ? ' (TLS)' : ''}: the next request goes on a new connection, and no body byte is read as a request`, async () => {
         const { upstream, agent, pool } = await setUp(secure);
         const smuggled = 'GET /admin HTTP/1.1\r\nHost: victim\r\nX-Ignore: ';
-        const first = await send(agent, { port: upstream.port, method, path: '/first', headers: {} }, smuggled);
+        const first = await send(agent, { port: upstream.port, method, path: '/first', headers }, smuggled);
         const second = await send(agent, { port: upstream.port, method: 'GET', path: '/second' });
         expect([first, second]).toEqual([`${method} /first HTTP/1.1`, 'GET /second HTTP/1.1']);
         expect(upstream.connections).toHaveLength(2);
