@@ -32,7 +32,7 @@ export class AgentExchange {
     /** The agent's name for the request's origin (`agent.getName()`). */
     readonly name: string,
   ) {
-    this.#bytesBefore = socket.bytesWritten;
+    this.#bytesBefore = bytesWrittenTo(socket);
   }
 
   start(): void {
@@ -70,7 +70,8 @@ export class AgentExchange {
     if (req.chunkedEncoding === true) return false;
     const head = req._header;
     if (typeof head !== 'string') return false;
-    const bodyBytes = this.socket.bytesWritten - this.#bytesBefore - Buffer.byteLength(head, 'latin1');
+    // Node writes the head as latin1: one byte per character.
+    const bodyBytes = bytesWrittenTo(this.socket) - this.#bytesBefore - head.length;
     if (bodyBytes <= 0) return false;
     return bodyBytes !== declaredContentLength(head);
   }
@@ -115,6 +116,19 @@ export class AgentExchange {
   readonly #onAgentRemove = (): void => {
     this.lease.noNewExchanges();
   };
+}
+
+/**
+ * The bytes written to `socket` so far, as its `bytesWritten` counts them: what its handle
+ * took, read directly when nothing waits in the socket's buffer (the common case, and the
+ * cheap one: `bytesWritten` copies that buffer to count it).
+ */
+function bytesWrittenTo(socket: Socket): number {
+  const buffered = socket as Socket & { _bytesDispatched?: number; _pendingData?: unknown };
+  if (socket.writableLength === 0 && (buffered._pendingData === null || buffered._pendingData === undefined) && typeof buffered._bytesDispatched === 'number') {
+    return buffered._bytesDispatched;
+  }
+  return socket.bytesWritten;
 }
 
 /** The `Content-Length` of a request head Node wrote, or 0 when it has none. */

@@ -75,14 +75,16 @@ export class AgentSocketLists {
     return null;
   }
 
-  /** A request of `name` began to lease a connection. */
+  /** A request of `name` began to lease a connection (counted only against limits of the agent's own). */
   leasing(name: string): void {
+    if (!this.#ownLimits) return;
     this.#leasing.set(name, (this.#leasing.get(name) ?? 0) + 1);
     this.#leasingTotal++;
   }
 
   /** It stopped leasing: it got its connection, or it failed. */
   leased(name: string): void {
+    if (!this.#ownLimits) return;
     const count = (this.#leasing.get(name) ?? 1) - 1;
     if (count === 0) this.#leasing.delete(name);
     else this.#leasing.set(name, count);
@@ -114,7 +116,7 @@ export class AgentSocketLists {
     free.push(socket);
     agent.totalSocketCount++;
     freeListings.set(socket, { lists: this, name });
-    socket.once('close', onFreeSocketClose);
+    socket.on('close', onFreeSocketClose);
     return true;
   }
 
