@@ -12,8 +12,16 @@ export interface AgentSocketState {
   maxFreeSockets: number;
 }
 
-/** Which agent lists a socket as free, under which name: a free socket is listed by one agent at most. */
-const freeListings = new WeakMap<Socket, { lists: AgentSocketLists; name: string }>();
+/**
+ * Which agent lists a socket as free, under which name (a free socket is listed by one agent at
+ * most). One record per socket for its whole life, updated in place: a socket is listed and
+ * unlisted once per request, which must cost no allocation and no listener churn.
+ */
+interface FreeListing {
+  lists: AgentSocketLists | null;
+  name: string;
+}
+const freeListings = new WeakMap<Socket, FreeListing>();
 
 /**
  * Keeps an agent's `sockets`, `freeSockets`, `requests` and `totalSocketCount` as Node's
@@ -59,6 +67,8 @@ export class AgentSocketLists {
 
   /** The oldest queued request that may go now, with its options, or null. Destroyed ones are dropped. */
   nextQueued(): { req: ClientRequest; options: unknown } | null {
+    // Only limits of the agent's own queue requests here.
+    if (!this.#ownLimits) return null;
     const requests = this.#agent.requests;
     for (const name of Object.keys(requests)) {
       const queue = requests[name] as ClientRequest[];
@@ -115,24 +125,30 @@ export class AgentSocketLists {
     agent.freeSockets[name] = free;
     free.push(socket);
     agent.totalSocketCount++;
-    freeListings.set(socket, { lists: this, name });
-    socket.on('close', onFreeSocketClose);
+    const listing = freeListings.get(socket);
+    if (listing === undefined) {
+      freeListings.set(socket, { lists: this, name });
+      // For the socket's life: a socket that closes while listed leaves its list.
+      socket.on('close', onFreeSocketClose);
+    } else {
+      listing.lists = this;
+      listing.name = name;
+    }
     return true;
   }
 
   /** Takes `socket` off the free list that has it, if any (reused by someone, or closed). */
   static unlistFree(socket: Socket): void {
     const listing = freeListings.get(socket);
-    if (listing === undefined) return;
-    freeListings.delete(socket);
-    socket.removeListener('close', onFreeSocketClose);
+    if (listing === undefined || listing.lists === null) return;
     const agent = listing.lists.#agent;
+    listing.lists = null;
     if (removeFrom(agent.freeSockets, listing.name, socket)) agent.totalSocketCount--;
   }
 
   /** Whether some agent lists `socket` as free (it sits idle in the pool). */
   static isListedFree(socket: Socket): boolean {
-    return freeListings.has(socket);
+    return (freeListings.get(socket)?.lists ?? null) !== null;
   }
 }
 
