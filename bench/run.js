@@ -19,6 +19,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const BENCHES = {
   acquire: 'engine-acquire.js',
   cleanup: 'engine-cleanup.js',
+  'evict-cold': 'engine-evict-cold.js',
   heap: 'engine-heap.js',
   'http-agent': 'http-agent.js',
   'http-heap': 'http-heap.js',

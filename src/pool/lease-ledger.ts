@@ -121,7 +121,7 @@ export class LeaseLedger implements LeaseOwner {
     slot.stack = undefined;
     slot.purpose = undefined;
     this.#heldTooLong?.remove(slot.watchNode);
-    const connection = slot.connection;
+    const connection = slot.connection as PooledConnection; // a live slot has its connection
     if (connection.phase !== 'open') return; // closed under the lease: nothing to give back
     connection.freeHolders.push(holder);
     connection.allocations--;
@@ -158,13 +158,17 @@ export class LeaseLedger implements LeaseOwner {
   }
 
   /**
-   * `connection` is being closed: its leases count no more. Its free holders stay registered:
-   * they become garbage with the connection, and the registry's callback finds their slots not
-   * live and does nothing. Unregistering them here would cost a lookup in the registry's token
-   * table per holder (a cache miss at scale) in every close, for nothing.
+   * `connection` is being closed: its leases count no more. Its free holders stay registered
+   * (they become garbage with the connection, and the registry's callback finds their slots
+   * not live and does nothing): unregistering them would cost a lookup in the registry's token
+   * table per holder, a cache miss at scale, in every close. Their slots let go of the
+   * connection instead, so that the registry, which keeps a slot until its callback has run,
+   * does not keep the connection (and its actor) that long.
    */
   forget(connection: PooledConnection): void {
     this.#leases -= connection.allocations;
+    const free = connection.freeHolders;
+    for (let i = 0; i < free.length; i++) (free[i] as LeaseHolder).slot.connection = null;
   }
 
   /** Stops the held-too-long timer (the pool has closed). */
@@ -184,7 +188,7 @@ export class LeaseLedger implements LeaseOwner {
     if (!slot.live) return;
     slot.live = false;
     this.#heldTooLong?.remove(slot.watchNode);
-    const connection = slot.connection;
+    const connection = slot.connection as PooledConnection; // a live slot has its connection
     if (connection.phase !== 'open') return;
     connection.allocations--;
     this.#leases--;
@@ -212,7 +216,7 @@ export class LeaseLedger implements LeaseOwner {
 
   #onHeldTooLong(slot: LeaseSlot, now: number): void {
     const connection = slot.connection;
-    if (!slot.live || connection.phase !== 'open' || !this.#emitter.wants('lease-held-too-long')) return;
+    if (!slot.live || connection === null || connection.phase !== 'open' || !this.#emitter.wants('lease-held-too-long')) return;
     const heldMs = now - slot.acquiredAt;
     this.#emitter.emit({
       type: 'lease-held-too-long',

@@ -178,7 +178,14 @@ export class LeaseSlot {
   /** Place in the held-too-long watch list, in acquire order. */
   readonly watchNode: ListNode<LeaseSlot>;
 
-  constructor(readonly connection: PooledConnection) {
+  /**
+   * Its connection; null once the connection has closed while this slot was free (see
+   * `LeaseLedger.forget`). A live slot always has its connection.
+   */
+  connection: PooledConnection | null;
+
+  constructor(connection: PooledConnection) {
+    this.connection = connection;
     this.watchNode = new ListNode<LeaseSlot>(this);
   }
 }
