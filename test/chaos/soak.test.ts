@@ -236,7 +236,10 @@ function explanation(attempt: AttemptRecord, endedAt: number, trialResult: Trial
   }
   // A connect that failed (reset on accept, or in the TLS handshake) never gave the request a
   // socket, so there is no port to match: match a fault on a connection accepted meanwhile.
-  if (attempt.error?.message.startsWith('Could not connect')) {
+  // The dispatcher says so (a ConnectError, "Could not connect ..."); the PooledAgent gives the
+  // socket's own error, as Node's agent does, to a request that never got a socket.
+  const connectFailed = attempt.error?.message.startsWith('Could not connect') === true || (attempt.localPort === undefined && attempt.connectedAt === undefined);
+  if (connectFailed) {
     const during = (at: number): boolean => at >= attempt.startedAt - 5 && at <= endedAt + 5;
     const fault = proxy.faults.find((f) => during(f.at) && !SILENT_FAULTS.has(f.kind) && during(proxy.connectionByClientPort(f.clientPort, f.at)?.acceptedAt ?? -Infinity));
     if (fault) return `${fault.kind} during a connect`;
