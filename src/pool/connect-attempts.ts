@@ -78,8 +78,8 @@ export class ConnectAttempts {
   connect(waiter: Waiter): void {
     const bucket = waiter.bucket;
     const scheduler = this.#options.scheduler;
-    const id = this.#registry.nextId();
-    const connection = new PooledConnection(id, bucket, scheduler.now(), this.#actors.spawn(id));
+    const { serial, id } = this.#registry.nextId();
+    const connection = new PooledConnection(id, serial, bucket, scheduler.now(), this.#actors.spawn(id));
     this.#registry.add(connection);
     this.#totals.connects++;
     if (this.#emitter.wants('connect-start')) {

@@ -1,4 +1,5 @@
-import { createActor, fromCallback, type Actor, type AnyActorRef } from 'xstate';
+import { createActor, fromCallback, type Actor } from 'xstate';
+import { ActorShards, type ActorShard } from './actor-shards.js';
 import { connectionMachine, type ConnectionMachineEvent, type ConnectionState, type EvictEvent } from './connection.machine.js';
 import type { CloseReason } from './events.js';
 import type { ConnectionView } from './lease.js';
@@ -67,9 +68,16 @@ export interface ActorCounts {
   readonly inUse: number;
 }
 
+/** A connection's new actor, and the actor system it lives in. */
+export interface SpawnedActor {
+  readonly actor: Actor<typeof connectionMachine>;
+  readonly shard: ActorShard;
+}
+
 /**
- * The connection actors: one XState actor per connection, children of one root so that they
- * share an actor system (and the inspector, if any).
+ * The connection actors: one XState actor per connection, children of a few roots (actor
+ * systems of up to 1024 actors, see `ActorShards`; one system, with the inspector, when there is
+ * one).
  *
  * The lifecycle's edges (`connecting → idle`, a failed connect, `→ evicted`) reach the actor
  * as they happen. `idle ⇄ inUse` does not, unless an inspector watches: the hot path only
@@ -78,7 +86,7 @@ export interface ActorCounts {
  * nobody looking then cost no transition at all, and what anyone reads is still the actor.
  */
 export class ConnectionActors {
-  readonly #root: AnyActorRef;
+  readonly #shards: ActorShards;
   /** With an inspector every transition is sent as it happens, so that it sees each one. */
   readonly #eager: boolean;
   /** Connections whose actor lags behind their allocations, synced before any read. */
@@ -88,9 +96,7 @@ export class ConnectionActors {
   constructor(inspect: ResolvedPoolOptions['inspect']) {
     warmUpTransitions();
     this.#eager = inspect !== undefined;
-    const root = createActor(fromCallback(() => undefined), inspect ? { inspect } : {});
-    root.start();
-    this.#root = root;
+    this.#shards = new ActorShards(inspect);
   }
 
   /** Connections being connected (exact at any time: their edges are never deferred). */
@@ -98,12 +104,13 @@ export class ConnectionActors {
     return this.#counts.connecting;
   }
 
-  /** A started actor, in `connecting`, for the connection `id` whose connect begins. */
-  spawn(id: string): Actor<typeof connectionMachine> {
-    const actor = createActor(connectionMachine, { parent: this.#root, input: { id } });
+  /** A started actor, in `connecting`, for the connection `id` whose connect begins, and the shard it lives in. */
+  spawn(id: string): SpawnedActor {
+    const shard = this.#shards.take();
+    const actor = createActor(connectionMachine, { parent: shard.root, input: { id } });
     actor.start();
     this.#counts.connecting++;
-    return actor;
+    return { actor, shard };
   }
 
   /** The connect of `connection` produced `transport`: `connecting → idle`. */
@@ -119,6 +126,7 @@ export class ConnectionActors {
     connection.actor.send({ type: 'CONNECT_FAILED', error });
     connection.actorState = 'evicted';
     this.#counts.connecting--;
+    this.#shards.ended(connection.actorShard);
   }
 
   /** An open connection leaves the pool: `idle | inUse → evicted`, with `reason` as output. */
@@ -126,6 +134,7 @@ export class ConnectionActors {
     this.#counts[connection.actorState as 'idle' | 'inUse']--;
     connection.actorState = 'evicted';
     connection.actor.send(evictEvent(reason));
+    this.#shards.ended(connection.actorShard);
   }
 
   /** Records that `connection`'s actor must change; does it now only if someone watches transitions. */
@@ -175,9 +184,9 @@ export class ConnectionActors {
     return connection.view;
   }
 
-  /** Stops the root (the pool has closed; every connection actor has reached `evicted`). */
+  /** Stops the roots (the pool has closed; every connection actor has reached `evicted`). */
   stop(): void {
-    this.#root.stop();
+    this.#shards.stop();
   }
 
   #sync(connection: PooledConnection): void {

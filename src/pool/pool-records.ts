@@ -1,4 +1,5 @@
 import type { Actor } from 'xstate';
+import type { ActorShard } from './actor-shards.js';
 import type { Address } from './address.js';
 import type { ConnectionState, connectionMachine } from './connection.machine.js';
 import type { CloseReason } from './events.js';
@@ -24,6 +25,8 @@ export type ConnectionPhase = 'connecting' | 'open' | 'evicted';
  */
 export class PooledConnection {
   readonly actor: Actor<typeof connectionMachine>;
+  /** The actor system its actor lives in (see `ActorShards`). */
+  readonly actorShard: ActorShard;
   phase: ConnectionPhase = 'connecting';
   /** The state the actor is in now (kept to avoid reading a snapshot on the hot path). */
   actorState: ConnectionState = 'connecting';
@@ -61,11 +64,14 @@ export class PooledConnection {
 
   constructor(
     readonly id: string,
+    /** The number in its id, for the registry (see `ConnectionRegistry`). */
+    readonly serial: number,
     readonly bucket: AddressBucket,
     readonly createdAt: number,
-    actor: Actor<typeof connectionMachine>,
+    spawned: { readonly actor: Actor<typeof connectionMachine>; readonly shard: ActorShard },
   ) {
-    this.actor = actor;
+    this.actor = spawned.actor;
+    this.actorShard = spawned.shard;
     this.idleNode = new ListNode<PooledConnection>(this);
     this.bucketIdleNode = new ListNode<PooledConnection>(this);
   }
