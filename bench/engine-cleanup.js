@@ -10,7 +10,7 @@
 import { pathToFileURL } from 'node:url';
 import { Actor, createActor, fromCallback } from 'xstate';
 import { connectionMachine } from '../dist/index.js';
-import { fillIdle, setTime, virtualPool } from './lib/fill.js';
+import { EVICTION, evictionScene, fillIdle, setTime, virtualPool } from './lib/fill.js';
 import {
   FakeTransport,
   formatNs,
@@ -123,9 +123,7 @@ async function nothingDue(rounds) {
 
 // ---- bench 3: evicting 10k of 100k ---------------------------------------------------------
 
-const EVICT_TOTAL = 100_000;
-const EVICT_EXPIRED = 10_000;
-const EVICT_KEEP_ALIVE_MS = 60_000;
+const { total: EVICT_TOTAL, expired: EVICT_EXPIRED } = EVICTION;
 
 /**
  * For the diagnostic row: while on, a connection actor made from now on ignores EVICT, without
@@ -146,13 +144,7 @@ function stubEvictTransition() {
 async function evictRound({ stubbed = false } = {}) {
   const restore = stubbed ? stubEvictTransition() : () => undefined;
   try {
-    const { pool, scheduler } = virtualPool(EVICT_KEEP_ALIVE_MS);
-    await fillIdle(pool, scheduler, [
-      [EVICT_EXPIRED, 0],
-      [EVICT_TOTAL - EVICT_EXPIRED, 1_000],
-    ]);
-    const now = EVICT_KEEP_ALIVE_MS + 500;
-    setTime(scheduler, now);
+    const { pool, now } = await evictionScene();
     await gcAndSettle();
     const closedBefore = FakeTransport.closed;
     let evicted = 0;

@@ -17,23 +17,15 @@
 
 import { spawn } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { fillIdle, setTime, virtualPool } from './lib/fill.js';
+import { EVICTION, evictionScene } from './lib/fill.js';
 import { FakeTransport, formatNs, gcAndSettle, max, median, min, nowNs, printTable, reportTargets, roundsFromArgs, runMain } from './lib/stats.js';
 
-const TOTAL = 100_000;
-const EXPIRED = 10_000;
-const KEEP_ALIVE_MS = 60_000;
+const { total: TOTAL, expired: EXPIRED } = EVICTION;
 const TARGET_NS = 100e6;
 
 /** The child side: one cold pass, its time on stdout as `#cold <ns>`. */
 async function child(settle) {
-  const { pool, scheduler } = virtualPool(KEEP_ALIVE_MS);
-  await fillIdle(pool, scheduler, [
-    [EXPIRED, 0],
-    [TOTAL - EXPIRED, 1_000],
-  ]);
-  const now = KEEP_ALIVE_MS + 500;
-  setTime(scheduler, now);
+  const { pool, now } = await evictionScene();
   if (settle) await gcAndSettle();
   const closedBefore = FakeTransport.closed;
   let evicted = 0;

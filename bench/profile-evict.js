@@ -10,12 +10,9 @@
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
-import { fillIdle, setTime, virtualPool } from './lib/fill.js';
+import { evictionScene } from './lib/fill.js';
 import { formatNs, gc, gcAndSettle, nowNs } from './lib/stats.js';
 
-const TOTAL = 100_000;
-const EXPIRED = 10_000;
-const KEEP_ALIVE_MS = 60_000;
 
 function frameName(frame) {
   const file = frame.url.split('/').slice(-2).join('/');
@@ -69,16 +66,11 @@ function top(map, limit, format) {
     .join('\n');
 }
 
-async function evictionPool() {
-  const { pool, scheduler } = virtualPool(KEEP_ALIVE_MS);
-  await fillIdle(pool, scheduler, [
-    [EXPIRED, 0],
-    [TOTAL - EXPIRED, 1_000],
-  ]);
-  const now = KEEP_ALIVE_MS + 500;
-  setTime(scheduler, now);
-  await gcAndSettle();
-  return { pool, now };
+/** Bench 3's pool, ready to evict; settled (gc and a pause) unless `cold`, as bench/engine-evict-cold.js times it. */
+async function evictionPool(cold = false) {
+  const scene = await evictionScene();
+  if (!cold) await gcAndSettle();
+  return scene;
 }
 
 async function main() {
@@ -92,7 +84,7 @@ async function main() {
   const cold = process.argv.includes('--cold');
   const profiled = cold ? 0 : 1;
   for (let round = 0; round <= profiled; round++) {
-    const { pool, now } = await evictionPool();
+    const { pool, now } = await evictionPool(cold);
     if (round === profiled) {
       await session.post('Profiler.enable');
       await session.post('Profiler.setSamplingInterval', { interval: 100 });

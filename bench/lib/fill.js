@@ -45,3 +45,22 @@ export async function fillIdle(pool, scheduler, groups) {
     throw new Error(`expected ${total} connections, the pool holds ${pool.connectionCount()}`);
   }
 }
+
+/** Bench 3's numbers: 10k of 100k idle connections expire, with keepAlive 60 s. */
+export const EVICTION = Object.freeze({ total: 100_000, expired: 10_000, keepAliveMs: 60_000 });
+
+/**
+ * Bench 3's scene: a pool of `EVICTION.total` idle connections, `EVICTION.expired` of them idle
+ * since t=0 and the others since t=1 s, and the clock at keepAlive + 0.5 s, when only the first
+ * group is due. Returns the pool and that `now`; the next pass of `cleanup(now)` evicts.
+ */
+export async function evictionScene() {
+  const { pool, scheduler } = virtualPool(EVICTION.keepAliveMs);
+  await fillIdle(pool, scheduler, [
+    [EVICTION.expired, 0],
+    [EVICTION.total - EVICTION.expired, 1_000],
+  ]);
+  const now = EVICTION.keepAliveMs + 500;
+  setTime(scheduler, now);
+  return { pool, now };
+}
