@@ -79,9 +79,11 @@ export interface AcquireOptions {
    *   meanwhile has another multiplexed connection with room, the acquirer takes a lease on
    *   that one and the new connection is closed (reason `coalesced`), as OkHttp does: the
    *   first requests to a new HTTP/2 origin end up on one connection.
-   * - When the address is known to be multiplexed (its last connection was) and connects to
-   *   it are in flight, the acquirer waits for them, up to what their limit will carry,
-   *   rather than open a connection of its own.
+   * - When the address is known to be multiplexed (its last connection was, or the pool
+   *   remembers it so after its last connection closed: see the pool option
+   *   `multiplexedOrigins`) and connects to it are in flight, the acquirer waits for them, up
+   *   to what their limit will carry and at most `multiplexedOrigins.maxWait`, rather than
+   *   open a connection of its own.
    *
    * Default `false`: each acquirer that finds nothing to reuse opens its own connection.
    */
