@@ -176,6 +176,9 @@ export class DispatcherUpstreamClient implements UpstreamClient {
     if (problem !== null) {
       // Its connection is not trusted with another exchange: unread, the body takes an
       // HTTP/1.1 connection with it; one already read to its end is evicted from the pool.
+      // undici's body fails with an AbortError when destroyed unread: nobody reads it, so
+      // the error is expected and must not surface as an uncaught exception.
+      data.body.on('error', ignoreAbandonedBodyError);
       data.body.destroy();
       if (probe.connectionId !== undefined) this.#pool.evict(probe.connectionId);
       throw upstreamProtocolError(name, problem);
@@ -271,3 +274,6 @@ function mapBodyFailure(error: unknown, target: string, timeoutMs: number): Upst
   if (problem !== null) return upstreamProtocolError(target, problem, { cause: error });
   return toUpstreamError(error, target);
 }
+
+/** The error of a response body this side abandoned on purpose (see its callers). */
+function ignoreAbandonedBodyError(): void {}
