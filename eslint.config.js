@@ -32,7 +32,7 @@ export default tseslint.config(
     },
   },
   {
-    // The engine knows nothing of networking: see DESIGN.md.
+    // The engine knows nothing of networking: see docs/architecture.md, "Layers".
     files: ['src/pool/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: ['node:net', 'node:tls', 'node:http', 'node:https', 'node:http2', 'net', 'tls', 'http', 'https', 'http2', 'undici', '@nestjs/*', '../transport/*', '../http/*', '../nest/*', '../app/*'] }],

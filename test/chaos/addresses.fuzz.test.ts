@@ -12,7 +12,7 @@ import { AddressResolver, ConnectionPool, type Address, type Connector } from '.
  * another exception; and no secret (a URL's password, a proxy's credentials, TLS key material)
  * ever appears in an error, in an address's `toString()`, key, JSON or inspection.
  *
- * The reference for URL strings is the WHATWG URL parser (`new URL`), which DESIGN.md names as
+ * The reference for URL strings is the WHATWG URL parser (`new URL`), which docs/architecture.md names as
  * the input format: a string parses there, with one of the four schemes and a host (and a port
  * for tcp:/tls:), exactly when the pool accepts it; and the host is the one the parser gives
  * (for tcp:/tls:, the one it gives the same host under http:).
@@ -248,7 +248,7 @@ describe('addresses and URLs under fuzzing (fast-check)', () => {
           return;
         }
         const resolved = outcome.address as Address;
-        // What DESIGN.md promises of a valid object address.
+        // What docs/architecture.md promises of a valid object address.
         expect(typeof address.host === 'string' && address.host.length > 0).toBe(true);
         expect(Number.isInteger(resolved.port) && resolved.port >= 1 && resolved.port <= 65_535).toBe(true);
         expect(SCHEMES).toContain(resolved.protocol);

@@ -9,7 +9,7 @@ import { NetConnector } from '../../src/transport/index.js';
  * NaN, negative, fractional, huge, Infinity, objects, functions, symbols, bigints) either makes
  * a working pool or throws `ERR_INVALID_OPTION` naming the option (and, for numbers and short
  * strings, the value). Never another exception. Whether a value is valid is decided by a model
- * written from DESIGN.md's rules, not read back from the code: where the two disagree, one of
+ * written from docs/architecture.md's rules, not read back from the code: where the two disagree, one of
  * them is wrong.
  *
  * What these found (durations beyond 2^31-1 ms firing at once; the complete pool taking `5` or
@@ -42,7 +42,7 @@ const integerAtLeast =
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
 
-/** Every option of the engine's pool, and what DESIGN.md says a valid value is (undefined is always valid: the default). */
+/** Every option of the engine's pool, and what docs/architecture.md says a valid value is (undefined is always valid: the default). */
 const POOL_OPTIONS: Readonly<Record<string, Validity>> = {
   maxIdleConnections: integerAtLeast(0, false),
   keepAlive: duration(false),
@@ -174,7 +174,7 @@ const optionName = fc.oneof(
 );
 
 describe('pool options under fuzzing (fast-check)', () => {
-  it('any single option of any value: a valid pool exactly when DESIGN.md says so, else ERR_INVALID_OPTION naming it', async () => {
+  it('any single option of any value: a valid pool exactly when docs/architecture.md says so, else ERR_INVALID_OPTION naming it', async () => {
     await fc.assert(
       fc.asyncProperty(optionName, anyValue, async (name, value) => {
         // A computed key makes an own property even of "__proto__", as a parsed config would.

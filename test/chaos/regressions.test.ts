@@ -37,7 +37,7 @@ describe('fixed (issue 7): durations beyond 2^31-1 ms fire after 1 ms (the defau
   // setTimeout(work, delay) with any delay; Node turns delays over 2^31-1 into 1 ms. The same
   // holds for connectTimeout, drainTimeout (close() forces at once), leakDetectionThreshold and
   // keepAlive (the cleanup loop ticks every millisecond while a connection is idle). Options
-  // validation accepts these values (DESIGN.md: any duration > 0), so they must work.
+  // validation accepts these values (docs/architecture.md: any duration > 0), so they must work.
   it('an acquireTimeout of 2^31 ms keeps a waiter waiting', async () => {
     const pool = new ConnectionPool({ connector: connectsAtOnce, maxConnectionsPerAddress: 1, acquireTimeout: BEYOND_TIMER_RANGE });
     const held = await pool.acquire('tcp://overflow.test:1');
