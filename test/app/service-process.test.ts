@@ -23,7 +23,8 @@ function start(env: Record<string, string>): ServiceProcess {
   return service;
 }
 
-describe('the service process (npm start)', () => {
+// Each test boots one or two service processes: on a loaded machine that alone takes seconds.
+describe('the service process (npm start)', { timeout: 120_000 }, () => {
   it('starts on its embedded defaults, prints the URLs to open, and every one of them answers', async () => {
     const service = start({ PORT: '0' });
     const base = await service.baseUrl();
@@ -53,7 +54,6 @@ describe('the service process (npm start)', () => {
     const inFlight = request(`${base}/proxy/delay/1000`);
     await waitFor(async () => (await request(`${base}/pool`)).json<{ stats: { inUse: number } }>().stats.inUse === 1, 'the request to be in flight');
 
-    const signalledAt = Date.now();
     service.signal('SIGTERM');
     await service.waitForOutput(/SIGTERM received: draining/);
     const ready = await request(`${base}/health/ready`);
@@ -64,8 +64,9 @@ describe('the service process (npm start)', () => {
     const response = await inFlight;
     expect(response.status).toBe(200);
     expect(response.json()).toEqual({ delayedMs: 1000 });
+    // Exit 0 is the drain finishing before DRAIN_TIMEOUT: past it, the service cuts and exits 1
+    // (next test). Not a wall-clock check: on a loaded machine that would measure the machine.
     expect(await service.exit()).toEqual({ code: 0, signal: null });
-    expect(Date.now() - signalledAt).toBeLessThan(5_000);
     expect(service.stdout).toContain('Drained: every request finished, the pool is closed.');
     expect(service.stderr).toBe('');
   });
@@ -79,7 +80,7 @@ describe('the service process (npm start)', () => {
     );
     await waitFor(async () => (await request(`${base}/pool`)).json<{ stats: { inUse: number } }>().stats.inUse === 1, 'the request to be in flight');
     service.signal('SIGTERM');
-    expect(await service.exit(5_000)).toEqual({ code: 1, signal: null });
+    expect(await service.exit()).toEqual({ code: 1, signal: null });
     expect(service.stdout).toContain('The drain timed out (DRAIN_TIMEOUT 300 ms): cutting 1 request(s) still in flight.');
     expect(await inFlight).not.toBe(200);
   });

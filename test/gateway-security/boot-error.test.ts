@@ -11,7 +11,7 @@ afterEach(async () => {
   await Promise.all(started.splice(0).map((service) => service.stop()));
 });
 
-describe('the boot error for a refused UPSTREAM_URL (npm start)', () => {
+describe('the boot error for a refused UPSTREAM_URL (npm start)', { timeout: 120_000 }, () => {
   it.each([
     ['credentials', 'https://svc-account:Pa55-w0rd-s3cret@api.example.com/v1', 'https://api.example.com/v1'],
     ['a query', 'http://api.example.com/v1?api_key=k3y-s3cret&x=1', 'http://api.example.com/v1'],

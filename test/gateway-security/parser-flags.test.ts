@@ -12,7 +12,7 @@ afterEach(async () => {
   await Promise.all(started.splice(0).map((service) => service.stop()));
 });
 
-describe("Node's strict parser, whatever the process flags say", () => {
+describe("Node's strict parser, whatever the process flags say", { timeout: 120_000 }, () => {
   it('NODE_OPTIONS=--insecure-http-parser does not make the gateway lenient: obs-fold, NUL and bare LF are still refused', async () => {
     const service = ServiceProcess.start(entry, { PORT: '0', NODE_OPTIONS: '--insecure-http-parser' });
     started.push(service);

@@ -52,8 +52,11 @@ export class ServiceProcess {
     return this.stdout + this.stderr;
   }
 
-  /** Resolves with the first match of `pattern` in stdout or stderr, as the output arrives. */
-  async waitForOutput(pattern: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> {
+  /**
+   * Resolves with the first match of `pattern` in stdout or stderr, as the output arrives. The
+   * default bound is only against a hang: a Nest boot on a loaded 2-core machine takes seconds.
+   */
+  async waitForOutput(pattern: RegExp, timeoutMs = 45_000): Promise<RegExpMatchArray> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const match = pattern.exec(this.output);
@@ -80,7 +83,7 @@ export class ServiceProcess {
   }
 
   /** Resolves with the exit, or fails after `timeoutMs`. */
-  async exit(timeoutMs = 15_000): Promise<Exit> {
+  async exit(timeoutMs = 45_000): Promise<Exit> {
     let timer: NodeJS.Timeout | undefined;
     try {
       return await Promise.race([
