@@ -30,7 +30,6 @@ import { CleanupTicksController } from './pool/cleanup-ticks.controller.js';
 import { CleanupTicksStreams } from './pool/cleanup-ticks.streams.js';
 import { EventStreamsLimit } from './pool/event-streams.limit.js';
 import { PoolController } from './pool/pool.controller.js';
-import { ProxyController } from './proxy/proxy.controller.js';
 import { ProxyService } from './proxy/proxy.service.js';
 import { ROUTES } from './routes.js';
 import { DispatcherUpstreamClient } from './upstream/dispatcher-upstream-client.js';
@@ -49,7 +48,8 @@ export interface AppModuleOptions {
   readonly lookup?: LookupFunction;
 }
 
-const CONTROLLERS = [DashboardController, HealthController, PoolController, CleanupTicksController, MetricsController, ProxyController];
+// `/proxy/*` has no controller: the front door serves it with ProxyService.handle, before Express.
+const CONTROLLERS = [DashboardController, HealthController, PoolController, CleanupTicksController, MetricsController];
 
 /**
  * The reference gateway: one pool (the default one) for the upstream connections, the proxy

@@ -13,6 +13,7 @@ import { GatewayHttpAdapter } from './http-server/gateway-http-adapter.js';
 import { jsonErrorHandler } from './http-server/json-error-handler.js';
 import { AppLifecycle } from './lifecycle/app-lifecycle.js';
 import { InFlightRequests } from './lifecycle/in-flight-requests.js';
+import { ProxyService } from './proxy/proxy.service.js';
 import type { Drainable } from './lifecycle/graceful-shutdown.js';
 import { UpstreamTarget } from './upstream/upstream-target.js';
 
@@ -80,6 +81,8 @@ export async function startService(config: AppConfig, options: StartServiceOptio
     });
     app.disable('x-powered-by');
     await app.init();
+    // `/proxy/*` is served by the front door itself, before Express (see frontDoor()).
+    adapter.routes.proxy = app.get(ProxyService).handle;
     // After Nest's routes and handlers: the last word on any error, in JSON, without details.
     app.use(jsonErrorHandler(new Logger('Http')));
     await listen(app, config);

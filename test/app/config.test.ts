@@ -33,9 +33,9 @@ describe('configuration from the environment', () => {
       warnings: [],
     });
     expect(config.pool).toEqual({
-      maxIdleConnections: 5,
+      maxIdleConnections: 256,
       keepAliveMs: 300_000,
-      maxConnectionsPerAddress: Infinity,
+      maxConnectionsPerAddress: 256,
       maxConnections: Infinity,
       acquireTimeoutMs: 30_000,
       connectTimeoutMs: 10_000,

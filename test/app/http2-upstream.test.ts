@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedUpstream } from '../../src/app/embedded-upstream/embedded-upstream.js';
 import { DispatcherUpstreamClient } from '../../src/app/upstream/dispatcher-upstream-client.js';
+import { ClientAbort } from '../../src/app/upstream/client-abort.js';
 import { UpstreamError } from '../../src/app/upstream/upstream.errors.js';
 import { UpstreamTarget } from '../../src/app/upstream/upstream-target.js';
 import { ConnectionPool } from '../../src/http/index.js';
@@ -114,7 +115,7 @@ describe('DispatcherUpstreamClient', () => {
     const client = new DispatcherUpstreamClient(pool, new UpstreamTarget(new URL(url), { ca }), { timeoutMs: 10_000, http2: 'auto' });
     const seen: Array<[string, boolean]> = [];
     for (let i = 0; i < 3; i++) {
-      const response = await client.request({ method: 'GET', path: '/echo', headers: {}, framing: { kind: 'none' }, body: null, signal: new AbortController().signal });
+      const response = await client.request({ method: 'GET', path: '/echo', headers: {}, framing: { kind: 'none' }, body: null, clientAbort: new ClientAbort() });
       await readAll(response.body);
       seen.push([response.protocol, response.reusedConnection]);
     }
@@ -133,11 +134,11 @@ describe('DispatcherUpstreamClient', () => {
     const pool = new ConnectionPool({});
     pools.push(pool);
     const client = new DispatcherUpstreamClient(pool, new UpstreamTarget(upstream.http1Url), { timeoutMs: 10_000, http2: 'auto' });
-    const first = await client.request({ method: 'PUT', path: '/echo', headers: { 'transfer-encoding': 'chunked' }, framing: { kind: 'chunked' }, body: Readable.from([Buffer.from('hello '), Buffer.from('h1')]), signal: new AbortController().signal });
+    const first = await client.request({ method: 'PUT', path: '/echo', headers: { 'transfer-encoding': 'chunked' }, framing: { kind: 'chunked' }, body: Readable.from([Buffer.from('hello '), Buffer.from('h1')]), clientAbort: new ClientAbort() });
     const echo = JSON.parse((await readAll(first.body)).toString()) as Echo;
     expect(echo).toMatchObject({ method: 'PUT', httpVersion: '1.1', body: 'hello h1' });
     expect([first.protocol, first.reusedConnection]).toEqual(['http/1.1', false]);
-    const second = await client.request({ method: 'GET', path: '/echo', headers: {}, framing: { kind: 'none' }, body: null, signal: new AbortController().signal });
+    const second = await client.request({ method: 'GET', path: '/echo', headers: {}, framing: { kind: 'none' }, body: null, clientAbort: new ClientAbort() });
     await readAll(second.body);
     expect([second.protocol, second.reusedConnection]).toEqual(['http/1.1', true]);
     client.onModuleDestroy();
@@ -148,7 +149,7 @@ describe('DispatcherUpstreamClient', () => {
     const pool = new ConnectionPool({});
     pools.push(pool);
     const client = new DispatcherUpstreamClient(pool, new UpstreamTarget(new URL(`https://127.0.0.1:${port}`)), { timeoutMs: 10_000, http2: 'always' });
-    const failure = await client.request({ method: 'GET', path: '/', headers: {}, framing: { kind: 'none' }, body: null, signal: new AbortController().signal }).catch((error: unknown) => error);
+    const failure = await client.request({ method: 'GET', path: '/', headers: {}, framing: { kind: 'none' }, body: null, clientAbort: new ClientAbort() }).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(UpstreamError);
     expect(failure).toMatchObject({ code: 'UPSTREAM_UNREACHABLE', status: 502 });
     client.onModuleDestroy();

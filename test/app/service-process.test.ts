@@ -88,7 +88,7 @@ describe('the service process (npm start)', { timeout: 120_000 }, () => {
   it('refuses a bad configuration at boot: exit 78 and a message naming the variable and the value, no stack', async () => {
     const service = start({ PORT: '0', POOL_MAX_IDLE: 'lots', UPSTREAM_TIMEOUT: '5 minutes' });
     expect(await service.exit()).toEqual({ code: 78, signal: null });
-    expect(service.stderr).toContain('POOL_MAX_IDLE="lots": expected an integer >= 0. Default: 5.');
+    expect(service.stderr).toContain('POOL_MAX_IDLE="lots": expected an integer >= 0. Default: 256.');
     expect(service.stderr).toContain('UPSTREAM_TIMEOUT="5 minutes": expected a positive duration');
     expect(service.stderr).not.toMatch(/^\s+at /m);
     expect(service.stdout).toBe('');

@@ -11,6 +11,7 @@ import type { UpstreamClient, UpstreamRequest, UpstreamResponse } from '../../sr
 import { UpstreamTarget } from '../../src/app/upstream/upstream-target.js';
 import { loadAppConfig } from '../../src/app/config/app-config.js';
 import { InFlightRequests } from '../../src/app/lifecycle/in-flight-requests.js';
+import { AppLifecycle } from '../../src/app/lifecycle/app-lifecycle.js';
 import { ProxyMetrics } from '../../src/app/metrics/proxy.metrics.js';
 import { Registry } from 'prom-client';
 import { startTestService, stopTestServices } from '../app/support/test-service.js';
@@ -111,7 +112,7 @@ describe('no answer of the service shows a stack trace, a path or an internal me
         }),
     };
     const config = loadAppConfig({});
-    const proxy = new ProxyService(client, new UpstreamTarget(new URL('https://upstream.test')), config, new InFlightRequests(), new ProxyMetrics(new Registry()));
+    const proxy = new ProxyService(client, new UpstreamTarget(new URL('https://upstream.test')), config, new InFlightRequests(), new ProxyMetrics(new Registry()), new AppLifecycle());
     const port = await listen((req, res) => void proxy.forward(Object.assign(req, { originalUrl: req.url }), res));
     const exchange = await rawExchange(port, get('/proxy/x'), { methods: ['GET'] });
     expect(exchange.responses.map((r) => r.status)).toEqual([502]);

@@ -74,11 +74,16 @@ export const ENV_VARIABLES = {
       "which of the addresses the upstream's name resolves to a new connection goes to: 'least-connections' (the one with the fewest, so that backends added by a scale-out get their share) or 'first' (the first that answers)",
     parse: oneOf(BALANCE_MODES),
   }),
-  POOL_MAX_IDLE: withDefault({ default: '5', description: 'idle upstream connections kept (`maxIdleConnections`)', parse: integer(0) }),
+  POOL_MAX_IDLE: withDefault({
+    default: '256',
+    description:
+      "idle upstream connections kept (`maxIdleConnections`); the library's default of 5 (OkHttp's, for a client app) would close and reopen connections all the time at a gateway's concurrency",
+    parse: integer(0),
+  }),
   POOL_KEEP_ALIVE: withDefault({ default: '5m', description: 'how long an idle upstream connection is kept (`keepAlive`)', parse: duration(false) }),
   POOL_MAX_PER_ADDRESS: withDefault({
-    default: 'Infinity',
-    description: 'upstream connections per address; beyond it requests wait (`maxConnectionsPerAddress`)',
+    default: '256',
+    description: 'upstream connections per address; beyond it requests wait, up to `POOL_ACQUIRE_TIMEOUT` (`maxConnectionsPerAddress`)',
     parse: integer(1, true),
   }),
   POOL_MAX_CONNECTIONS: withDefault({

@@ -3,7 +3,7 @@ import type { NestApplicationOptions } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import type { ClientLimitsConfig } from '../config/app-config.js';
 import { ClientConnections } from './client-connections.js';
-import { frontDoor } from './front-door.js';
+import { frontDoor, type FrontDoorRoutes } from './front-door.js';
 
 /**
  * How long an idle keep-alive client connection is kept: longer than the idle timeouts of
@@ -35,11 +35,14 @@ export function serverOptionsOf(clients: ClientLimitsConfig): http.ServerOptions
 /**
  * Nest's Express adapter, with the service's own HTTP server: made with
  * {@link serverOptionsOf}, its connections counted and capped ({@link ClientConnections}),
- * and every request passing the {@link frontDoor} before Express sees it.
+ * and every request passing the {@link frontDoor} before Express sees it (`/proxy/*` served
+ * there, see {@link GatewayHttpAdapter.routes}).
  */
 export class GatewayHttpAdapter extends ExpressAdapter {
   /** The client connections of the server, once it is made. */
   readonly connections: ClientConnections;
+  /** The routes the front door serves before Express: the service sets the proxy's once Nest is up. */
+  readonly routes: FrontDoorRoutes = { proxy: null };
   readonly #clients: ClientLimitsConfig;
 
   constructor(clients: ClientLimitsConfig) {
@@ -53,7 +56,7 @@ export class GatewayHttpAdapter extends ExpressAdapter {
 
   /** Makes the HTTP server (Nest calls it once, before listening). HTTPS options are not used by the service. */
   override initHttpServer(_options: NestApplicationOptions): void {
-    const server = http.createServer(serverOptionsOf(this.#clients), frontDoor(this.getInstance(), this.connections));
+    const server = http.createServer(serverOptionsOf(this.#clients), frontDoor(this.getInstance(), this.connections, this.routes));
     // Set again: some Node versions read it from the instance only.
     server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     this.connections.attach(server);

@@ -13,6 +13,14 @@ export interface ClientSide {
 /** The headers by which hops tell the upstream who the client is. */
 const X_FORWARDED_PREFIX = 'x-forwarded-';
 
+/**
+ * Whether `name` (lower-case) is one of the headers by which hops tell the upstream who the
+ * client is: `Forwarded`, any `X-Forwarded-*`, `X-Real-IP`.
+ */
+export function isForwardingHeader(name: string): boolean {
+  return name.startsWith(X_FORWARDED_PREFIX) || name === 'forwarded' || name === 'x-real-ip';
+}
+
 function joined(value: string | string[] | undefined): string | undefined {
   const text = Array.isArray(value) ? value.join(', ') : value;
   const trimmed = text?.trim();
@@ -43,7 +51,8 @@ function forwardedElement(client: string | undefined, host: string | undefined, 
 }
 
 /**
- * Sets the headers that tell the upstream about the client (`TRUST_PROXY`):
+ * Sets the headers that tell the upstream about the client (`TRUST_PROXY`), in `result`,
+ * which holds none of the client's when `trustProxy` is false ({@link isForwardingHeader}):
  *
  * - `trustProxy` false (the default: clients reach this service directly): whatever a client
  *   sent as `Forwarded`, `X-Forwarded-*` (any of them: `-For`, `-Proto`, `-Host`, `-Port`,
@@ -63,15 +72,12 @@ export function setForwardingHeaders(result: OutgoingHttpHeaders, incoming: Inco
   const port = client.localPort === undefined ? undefined : String(client.localPort);
   const element = forwardedElement(address, host, client.protocol);
   if (!trustProxy) {
-    for (const name of Object.keys(result)) {
-      if (name.startsWith(X_FORWARDED_PREFIX)) delete result[name];
-    }
     result.forwarded = element;
-    setOrDelete(result, 'x-forwarded-for', address);
+    if (address !== undefined) result['x-forwarded-for'] = address;
     result['x-forwarded-proto'] = client.protocol;
-    setOrDelete(result, 'x-forwarded-host', host);
-    setOrDelete(result, 'x-forwarded-port', port);
-    setOrDelete(result, 'x-real-ip', address);
+    if (host !== undefined) result['x-forwarded-host'] = host;
+    if (port !== undefined) result['x-forwarded-port'] = port;
+    if (address !== undefined) result['x-real-ip'] = address;
     return;
   }
   const forwarded = joined(incoming.forwarded);

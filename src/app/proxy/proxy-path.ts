@@ -74,3 +74,25 @@ export function upstreamPathOf(originalUrl: string, prefix: string): string | nu
   }
   return `${rest}${query}`;
 }
+
+/**
+ * Whether a request target is the proxy's (`/<prefix>`, or under it), so that the front door
+ * hands it to the proxy: the same targets Express routed to it (case-insensitive, with a query
+ * or not, and absolute-form targets by their path), so that the proxy, not a 404, answers
+ * those it refuses ({@link upstreamPathOf} says which).
+ */
+export function isProxyTarget(url: string, prefix: string): boolean {
+  let at = 0;
+  if (url.charCodeAt(0) !== 0x2f /* / */) {
+    // Absolute-form (`http://host/proxy/x`): the path after the authority.
+    const scheme = url.indexOf('://');
+    if (scheme === -1) return false;
+    at = url.indexOf('/', scheme + 3);
+    if (at === -1) return false;
+  }
+  const end = at + 1 + prefix.length;
+  if (url.length < end || url.slice(at + 1, end).toLowerCase() !== prefix) return false;
+  const next = url.charCodeAt(end);
+  // The end of the target, a path under the prefix, or a query.
+  return Number.isNaN(next) || next === 0x2f || next === 0x3f;
+}

@@ -1,12 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { pipeline } from 'node:stream';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, UPSTREAM_CLIENT, UPSTREAM_TARGET } from '../app.tokens.js';
 import type { AppConfig } from '../config/app-config.js';
+import { AppLifecycle } from '../lifecycle/app-lifecycle.js';
 import { InFlightRequests } from '../lifecycle/in-flight-requests.js';
 import { ProxyMetrics, type ProxyOutcome } from '../metrics/proxy.metrics.js';
 import { ROUTES } from '../routes.js';
+import { ClientAbort } from '../upstream/client-abort.js';
 import type { UpstreamClient, UpstreamResponse } from '../upstream/upstream-client.js';
 import { upstreamProtocolError } from '../upstream/upstream-answer.js';
 import { toUpstreamError } from '../upstream/upstream.errors.js';
@@ -16,11 +17,14 @@ import { refuseRequest, sendProxyError } from './proxy-error.response.js';
 import { PATH_POLICY, upstreamPathOf } from './proxy-path.js';
 import { isFramingRefusal, requestFramingOf } from './request-framing.js';
 
-/** A request as Express hands it over: `originalUrl` is the URL as the client sent it. */
+/** A request as Node's HTTP server hands it over (`url` as the client sent it), or as Express does (`originalUrl`). */
 type ProxiedRequest = IncomingMessage & { originalUrl?: string };
 
 /**
- * Forwards `/proxy/*` to the upstream through the {@link UpstreamClient}: request and response
+ * Forwards `/proxy/*` to the upstream through the {@link UpstreamClient}. It is served straight
+ * from the HTTP server's front door (`frontDoor()`, through {@link ProxyService.handle}), not
+ * through Express's router and Nest's pipeline: the proxy is the service's hot path, and it
+ * works on Node's request and response as they are. Request and response
  * bodies stream with backpressure, hop-by-hop headers stay on their hop, the framing is the
  * gateway's own (`requestFramingOf`), `Forwarded` / `X-Forwarded-*` are set as `TRUST_PROXY`
  * says. When the upstream gives no answer that can be forwarded the proxy answers in its place
@@ -38,7 +42,21 @@ export class ProxyService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly inFlight: InFlightRequests,
     private readonly metrics: ProxyMetrics,
+    private readonly lifecycle: AppLifecycle,
   ) {}
+
+  /**
+   * The request listener of `/proxy/*` (the front door calls it): {@link forward}, and should
+   * it ever fail, a 500 JSON answer that says nothing of why (the log does), as the service's
+   * last error handler answers for the other routes.
+   */
+  readonly handle = (request: IncomingMessage, response: ServerResponse): void => {
+    this.forward(request, response).catch((error: unknown) => {
+      this.#logger.error(`${request.method ?? 'GET'} /proxy: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      if (response.headersSent) response.destroy();
+      else sendProxyError(response, 500, 'INTERNAL_ERROR', 'The service failed to answer this request.');
+    });
+  };
 
   /** Serves one proxied request; the response is complete (or cut) when the promise settles or later. Never rejects. */
   async forward(request: ProxiedRequest, response: ServerResponse): Promise<void> {
@@ -56,18 +74,27 @@ export class ProxyService {
       return;
     }
     const end = this.inFlight.begin();
-    const aborted = new AbortController();
+    // While draining, keep-alive clients are told to reconnect (to an instance that is not stopping).
+    if (this.lifecycle.draining) response.setHeader('Connection', 'close');
+    const clientAbort = new ClientAbort();
     response.once('close', () => {
       end();
-      // A response closed before it was all written: the client left (or the upstream did, mid-body).
-      if (!response.writableFinished) aborted.abort();
+      // A response closed before it was all written: the client left (or the upstream did,
+      // mid-body). The upstream request is abandoned, and its connection with it.
+      if (!response.writableFinished) {
+        clientAbort.abort();
+        if (upstream !== undefined && !upstream.body.readableEnded) upstream.body.destroy();
+      }
       const final = outcome ?? (response.writableFinished ? 'ok' : 'aborted');
       const ms = performance.now() - started;
       this.metrics.observe(method, response.statusCode, final, ms / 1_000);
-      this.#logger.debug(
-        `${method} ${shown} -> ${response.statusCode} ${final} in ${ms.toFixed(1)} ms` +
-          (upstream === undefined ? '' : ` (${upstream.protocol}, ${upstream.reusedConnection ? 'reused' : 'new'} connection)`),
-      );
+      // The line is only built when it is shown: this runs for every request.
+      if (Logger.isLevelEnabled('debug')) {
+        this.#logger.debug(
+          `${method} ${shown} -> ${response.statusCode} ${final} in ${ms.toFixed(1)} ms` +
+            (upstream === undefined ? '' : ` (${upstream.protocol}, ${upstream.reusedConnection ? 'reused' : 'new'} connection)`),
+        );
+      }
     });
 
     // The front door refuses these before routing; checked again here, where it matters most.
@@ -91,11 +118,11 @@ export class ProxyService {
         framing,
         // An empty body is no body: nothing to stream (and the request stays retryable).
         body: framing.kind === 'none' || (framing.kind === 'length' && framing.length === 0) ? null : request,
-        signal: aborted.signal,
+        clientAbort,
       });
     } catch (error) {
       // Nobody is left to answer.
-      if (aborted.signal.aborted) return;
+      if (clientAbort.aborted) return;
       const failure = toUpstreamError(error, this.target.toString());
       outcome = 'upstream_error';
       this.#logger.warn(`${method} ${shown} -> ${failure.status} ${failure.code}: ${failure.message}`);
@@ -103,6 +130,16 @@ export class ProxyService {
       return;
     }
 
+    const body = upstream.body;
+    let forwarding = true;
+    // The upstream stalled or dropped mid-body (or the body was destroyed because the client
+    // left): the response is cut, so that the client cannot take a part for the whole.
+    body.on('error', (error: Error) => {
+      if (!forwarding) return;
+      outcome = 'aborted';
+      if (Logger.isLevelEnabled('debug')) this.#logger.debug(`${method} ${shown}: the response was cut: ${error.message}`);
+      response.destroy();
+    });
     // The body the client gets is exactly as long as the Content-Length it is told: more or
     // fewer bytes fail the response (cut) rather than spill into the connection's next answer.
     response.strictContentLength = true;
@@ -113,8 +150,9 @@ export class ProxyService {
       else response.writeHead(upstream.statusCode, headers);
     } catch (error) {
       // Header fields this side cannot write (Node validates them): not forwarded, and the
-      // upstream connection goes with its unread body.
-      upstream.body.destroy();
+      // upstream connection goes with its unread body (whose failure for it is expected).
+      forwarding = false;
+      body.destroy();
       // What writeHead() took before it threw must not go out with the error.
       for (const name of response.getHeaderNames()) if (name !== 'connection') response.removeHeader(name);
       const failure = upstreamProtocolError(this.target.toString(), 'its header fields cannot be written to the client', { cause: error });
@@ -123,12 +161,9 @@ export class ProxyService {
       sendProxyError(response, 502, failure.code, failure.message, { upstream: this.target.toString() });
       return;
     }
-    pipeline(upstream.body, response, (error) => {
-      if (error) {
-        outcome = 'aborted';
-        this.#logger.debug(`${method} ${shown}: the response was cut: ${error.message}`);
-      }
-    });
+    // pipe(), not pipeline(): the response's 'close' and the body's 'error' above do what
+    // pipeline() would, without the AbortController and the listeners it makes per call.
+    body.pipe(response);
   }
 }
 

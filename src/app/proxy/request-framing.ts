@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { BodyFraming } from '../upstream/upstream-client.js';
 
 export type { BodyFraming } from '../upstream/upstream-client.js';
@@ -46,16 +46,19 @@ export function isFramingRefusal(value: BodyFraming | FramingRefusal): value is 
  * - `Transfer-Encoding` on an HTTP/1.0 request (RFC 9112 §6.1: faulty framing).
  */
 export function requestFramingOf(request: IncomingMessage): BodyFraming | FramingRefusal {
-  let decided = decisions.get(request);
-  if (decided === undefined) {
-    decided = decide(request);
-    decisions.set(request, decided);
-  }
-  return decided;
+  const decided = (request as DecidedRequest)[DECISION];
+  if (decided !== undefined) return decided;
+  return ((request as DecidedRequest)[DECISION] = decide(request));
 }
 
-/** Each request's decision, made once (the front door and the proxy both ask). */
-const decisions = new WeakMap<IncomingMessage, BodyFraming | FramingRefusal>();
+/**
+ * Each request's decision, made once (the front door and the proxy both ask), kept on the
+ * request itself: a WeakMap entry per request (an ephemeron) made every garbage collection
+ * of the busy gateway dearer.
+ */
+const DECISION = Symbol('requestFraming');
+
+type DecidedRequest = IncomingMessage & { [DECISION]?: BodyFraming | FramingRefusal };
 
 function decide(request: IncomingMessage): BodyFraming | FramingRefusal {
   const version = request.httpVersion;
@@ -115,14 +118,8 @@ function decide(request: IncomingMessage): BodyFraming | FramingRefusal {
   return NONE;
 }
 
-/** The header fields that state `framing` on HTTP/1.1 (lower-case names). */
-export function framingHeaders(framing: BodyFraming): Readonly<Record<string, string>> {
-  switch (framing.kind) {
-    case 'none':
-      return {};
-    case 'length':
-      return { 'content-length': String(framing.length) };
-    case 'chunked':
-      return { 'transfer-encoding': 'chunked' };
-  }
+/** Sets in `headers` the field that states `framing` on HTTP/1.1 (lower-case names): none, `content-length` or `transfer-encoding`. */
+export function setFramingHeaders(headers: OutgoingHttpHeaders, framing: BodyFraming): void {
+  if (framing.kind === 'length') headers['content-length'] = String(framing.length);
+  else if (framing.kind === 'chunked') headers['transfer-encoding'] = 'chunked';
 }

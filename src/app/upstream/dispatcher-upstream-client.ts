@@ -3,7 +3,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import type { SchedulerLike, Subscription } from 'rxjs';
 import type { Dispatcher } from 'undici';
 import type { ConnectionPool, PoolDispatcher } from '../../http/index.js';
-import { IdleTimeoutStream } from './idle-timeout.stream.js';
+import { ExchangeTimers, type ExchangeTimer } from './exchange-timer.js';
 import { onRequestBodyCut } from './request-body.js';
 import type { UpstreamClient, UpstreamRequest, UpstreamResponse } from './upstream-client.js';
 import { finalAnswerProblem, interimAnswerProblem, upstreamProtocolError } from './upstream-answer.js';
@@ -68,7 +68,7 @@ export class DispatcherUpstreamClient implements UpstreamClient {
   readonly #target: UpstreamTarget;
   readonly #dispatcher: PoolDispatcher;
   readonly #timeoutMs: number;
-  readonly #scheduler: SchedulerLike;
+  readonly #timers: ExchangeTimers;
   readonly #mode: 'auto' | 'always' | 'never';
   readonly #events: Subscription;
   readonly #pool: ConnectionPool;
@@ -82,7 +82,7 @@ export class DispatcherUpstreamClient implements UpstreamClient {
     this.#target = target;
     this.#pool = pool;
     this.#timeoutMs = options.timeoutMs;
-    this.#scheduler = options.scheduler ?? pool.options.scheduler;
+    this.#timers = new ExchangeTimers(options.scheduler ?? pool.options.scheduler, this.#timeoutMs);
     this.#mode = target.protocol === 'http:' ? 'never' : options.http2;
     // The backstop timeouts: 0 is undici's "no limit".
     const limit = Number.isFinite(options.timeoutMs) ? Math.max(1, Math.ceil(options.timeoutMs)) : 0;
@@ -117,19 +117,16 @@ export class DispatcherUpstreamClient implements UpstreamClient {
     this.#events.unsubscribe();
   }
 
-  /** @throws UpstreamError (502, 503, 504); or any error once `request.signal` has aborted. */
+  /** @throws UpstreamError (502, 503, 504); or any error once `request.clientAbort` has aborted. */
   async request(request: UpstreamRequest): Promise<UpstreamResponse> {
     const name = this.#target.toString();
-    if (request.signal.aborted) throw new Error('The client went away before the request was sent.');
+    if (request.clientAbort.aborted) throw new Error('The client went away before the request was sent.');
 
     // One signal for both reasons to abandon the request: the client left, or no answer in time.
     const abort = new AbortController();
-    const onAbort = (): void => abort.abort(new Error('The client went away.'));
-    request.signal.addEventListener('abort', onAbort, { once: true });
-    let timer: Subscription | null = null;
-    if (this.#timeoutMs !== Infinity) {
-      timer = this.#scheduler.schedule(() => abort.abort(upstreamTimeout(name, this.#timeoutMs, 'answer')), this.#timeoutMs);
-    }
+    request.clientAbort.onAbort(() => abort.abort(new Error('The client went away.')));
+    const timer = this.#timers.start();
+    timer.onAnswerLate(() => abort.abort(upstreamTimeout(name, this.#timeoutMs, 'answer')));
 
     const body = request.body === null ? null : shield(request.body);
     const probe: AcquireProbe = { reused: undefined, connectionId: undefined };
@@ -161,13 +158,13 @@ export class DispatcherUpstreamClient implements UpstreamClient {
     try {
       data = await pending;
     } catch (error) {
+      timer.stop();
       body?.destroy();
       // Timed out (an UpstreamError), or the client left (nobody to answer): the reason as it is.
       if (abort.signal.aborted) throw abort.signal.reason;
       throw mapFailure(error, name, this.#timeoutMs);
     } finally {
-      timer?.unsubscribe();
-      request.signal.removeEventListener('abort', onAbort);
+      request.clientAbort.onAbort(null);
       const index = this.#waiting.indexOf(probe);
       if (index >= 0) this.#waiting.splice(index, 1);
     }
@@ -178,6 +175,7 @@ export class DispatcherUpstreamClient implements UpstreamClient {
       // HTTP/1.1 connection with it; one already read to its end is evicted from the pool.
       // undici's body fails with an AbortError when destroyed unread: nobody reads it, so
       // the error is expected and must not surface as an uncaught exception.
+      timer.stop();
       data.body.on('error', ignoreAbandonedBodyError);
       data.body.destroy();
       if (probe.connectionId !== undefined) this.#pool.evict(probe.connectionId);
@@ -189,7 +187,7 @@ export class DispatcherUpstreamClient implements UpstreamClient {
       statusCode: data.statusCode,
       statusMessage: data.statusText === '' ? undefined : data.statusText,
       headers: data.headers,
-      body: this.#watchBody(data.body),
+      body: this.#watchBody(data.body, timer),
       protocol,
       reusedConnection: probe.reused ?? false,
     };
@@ -201,21 +199,16 @@ export class DispatcherUpstreamClient implements UpstreamClient {
     return statusText === undefined || statusText === '' ? H2 : HTTP1;
   }
 
-  /** The response body, failing with an `UpstreamError` on a stall or an upstream that drops mid-body. */
-  #watchBody(body: Readable): IdleTimeoutStream {
+  /**
+   * The response body as the proxy reads it: undici's own, watched for stalls (`timer`: it
+   * fails with a 504 `UpstreamError`), failing with undici's error if the upstream drops it.
+   * A consumer that destroys it (the client left) cancels its h2 stream or closes its
+   * HTTP/1.1 connection; it then fails with undici's `AbortError`, which the consumer listens for.
+   */
+  #watchBody(body: Readable, timer: ExchangeTimer): Readable {
     const name = this.#target.toString();
-    const watched = new IdleTimeoutStream(this.#scheduler, this.#timeoutMs, () => upstreamTimeout(name, this.#timeoutMs, 'body'));
-    // Not pipeline(body, watched): it would fail `watched` with undici's error as it is.
-    body.on('error', (error) => {
-      if (!watched.destroyed) watched.destroy(mapBodyFailure(error, name, this.#timeoutMs));
-    });
-    body.pipe(watched);
-    // A consumer that goes away (or a stall) ends the upstream body too: its h2 stream is
-    // cancelled, its HTTP/1.1 connection closed.
-    watched.once('close', () => {
-      if (!body.readableEnded) body.destroy();
-    });
-    return watched;
+    timer.answered(body, () => upstreamTimeout(name, this.#timeoutMs, 'body'));
+    return body;
   }
 }
 
@@ -263,13 +256,6 @@ function undiciProtocolProblem(error: unknown): string | null {
 /** A failure before the response headers, as an `UpstreamError`. */
 function mapFailure(error: unknown, target: string, timeoutMs: number): UpstreamError {
   if ((error as { code?: unknown } | null)?.code === 'UND_ERR_HEADERS_TIMEOUT') return upstreamTimeout(target, timeoutMs, 'answer');
-  const problem = undiciProtocolProblem(error);
-  if (problem !== null) return upstreamProtocolError(target, problem, { cause: error });
-  return toUpstreamError(error, target);
-}
-
-function mapBodyFailure(error: unknown, target: string, timeoutMs: number): UpstreamError {
-  if ((error as { code?: unknown } | null)?.code === 'UND_ERR_BODY_TIMEOUT') return upstreamTimeout(target, timeoutMs, 'body');
   const problem = undiciProtocolProblem(error);
   if (problem !== null) return upstreamProtocolError(target, problem, { cause: error });
   return toUpstreamError(error, target);

@@ -1,9 +1,8 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { pipeline } from 'node:stream';
-import type { SchedulerLike, Subscription } from 'rxjs';
+import type { SchedulerLike } from 'rxjs';
 import type { ConnectionPool, PooledAgent } from '../../http/index.js';
-import { IdleTimeoutStream } from './idle-timeout.stream.js';
+import { ExchangeTimers, type ExchangeTimer } from './exchange-timer.js';
 import { onRequestBodyCut } from './request-body.js';
 import type { UpstreamClient, UpstreamRequest, UpstreamResponse } from './upstream-client.js';
 import { UpstreamError } from './upstream.errors.js';
@@ -52,34 +51,40 @@ export class Http1UpstreamClient implements UpstreamClient {
   readonly #target: UpstreamTarget;
   readonly #agent: PooledAgent;
   readonly #timeoutMs: number;
-  readonly #scheduler: SchedulerLike;
+  readonly #timers: ExchangeTimers;
 
   constructor(pool: ConnectionPool, target: UpstreamTarget, options: Http1UpstreamClientOptions) {
     this.#target = target;
     this.#timeoutMs = options.timeoutMs;
-    this.#scheduler = options.scheduler ?? pool.options.scheduler;
+    this.#timers = new ExchangeTimers(options.scheduler ?? pool.options.scheduler, this.#timeoutMs);
     if (target.protocol === 'http:') this.#agent = pool.httpAgent();
     else this.#agent = target.ca === undefined ? pool.httpsAgent() : pool.httpsAgent({ tls: { ca: target.ca } });
   }
 
-  /** @throws UpstreamError (502, 503, 504); or any error once `request.signal` has aborted. */
+  /** @throws UpstreamError (502, 503, 504); or any error once `request.clientAbort` has aborted. */
   async request(request: UpstreamRequest): Promise<UpstreamResponse> {
-    const deadline = this.#scheduler.now() + this.#timeoutMs;
     const retryable = request.body === null && IDEMPOTENT_METHODS.has(request.method.toUpperCase());
+    // One timer for the exchange, a retry included: the answer within timeoutMs of now.
+    const timer = this.#timers.start();
     try {
-      return await this.#send(request, deadline);
+      try {
+        return await this.#send(request, timer);
+      } catch (error) {
+        if (!(error instanceof StaleConnectionError)) throw error;
+        if (!retryable || request.clientAbort.aborted) throw toUpstreamError(error.original, this.#target.toString());
+        return await this.#send(request, timer);
+      }
     } catch (error) {
-      if (!(error instanceof StaleConnectionError)) throw error;
-      if (!retryable || request.signal.aborted) throw toUpstreamError(error.original, this.#target.toString());
-      return await this.#send(request, deadline);
+      timer.stop();
+      throw error;
     }
   }
 
-  #send(request: UpstreamRequest, deadline: number): Promise<UpstreamResponse> {
+  #send(request: UpstreamRequest, timer: ExchangeTimer): Promise<UpstreamResponse> {
     const target = this.#target;
     const name = target.toString();
     return new Promise<UpstreamResponse>((resolve, reject) => {
-      if (request.signal.aborted) {
+      if (request.clientAbort.aborted) {
         reject(new Error('The client went away before the request was sent.'));
         return;
       }
@@ -93,20 +98,12 @@ export class Http1UpstreamClient implements UpstreamClient {
         agent: this.#agent,
       });
       let settled = false;
-      let timer: Subscription | null = null;
-      const remaining = deadline - this.#scheduler.now();
-      if (remaining !== Infinity) {
-        timer = this.#scheduler.schedule(() => outgoing.destroy(upstreamTimeout(name, this.#timeoutMs, 'answer')), Math.max(0, remaining));
-      }
-      const onAbort = (): void => {
-        outgoing.destroy(new Error('The client went away.'));
-      };
-      request.signal.addEventListener('abort', onAbort, { once: true });
+      timer.onAnswerLate(() => outgoing.destroy(upstreamTimeout(name, this.#timeoutMs, 'answer')));
+      request.clientAbort.onAbort(() => outgoing.destroy(new Error('The client went away.')));
       const settle = (): boolean => {
         if (settled) return false;
         settled = true;
-        timer?.unsubscribe();
-        request.signal.removeEventListener('abort', onAbort);
+        request.clientAbort.onAbort(null);
         return true;
       };
       // An answer that cannot be forwarded: the connection goes with the request (destroying
@@ -139,17 +136,20 @@ export class Http1UpstreamClient implements UpstreamClient {
           res.destroy();
           return;
         }
+        // The body is the response itself: a consumer that destroys it (the client left)
+        // destroys its connection, never reused; an upstream that drops mid-body fails it.
+        timer.answered(res, () => upstreamTimeout(name, this.#timeoutMs, 'body'));
         resolve({
           statusCode: res.statusCode as number,
           statusMessage: res.statusMessage,
           headers: res.headers,
-          body: this.#watchBody(res),
+          body: res,
           protocol: this.protocol,
           reusedConnection: outgoing.reusedSocket,
         });
       });
       outgoing.on('error', (error) => {
-        // Once answered, failures belong to the body stream (see #watchBody).
+        // Once answered, failures belong to the body stream (the response).
         if (!settle()) return;
         if (outgoing.reusedSocket && STALE_CONNECTION_CODES.has((error as { code?: string }).code ?? '')) reject(new StaleConnectionError(error));
         else reject(toUpstreamError(error, name));
@@ -176,15 +176,5 @@ export class Http1UpstreamClient implements UpstreamClient {
         if (!body.readableEnded) body.resume();
       });
     });
-  }
-
-  /** The response body, failing on a stall (`timeoutMs`) or an upstream that drops mid-body. */
-  #watchBody(res: http.IncomingMessage): IdleTimeoutStream {
-    const name = this.#target.toString();
-    const watched = new IdleTimeoutStream(this.#scheduler, this.#timeoutMs, () => upstreamTimeout(name, this.#timeoutMs, 'body'));
-    // pipeline: a consumer that goes away destroys `res` (its connection is then not reused),
-    // and an upstream that drops mid-body fails `watched`.
-    pipeline(res, watched, () => undefined);
-    return watched;
   }
 }

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
+import type { ClientAbort } from './client-abort.js';
 
 /**
  * How the body of a forwarded request is delimited on the way upstream, as the gateway
@@ -27,7 +28,7 @@ export interface UpstreamRequest {
   /** The request body, streamed as it arrives; null when `framing` is `none`. */
   readonly body: Readable | null;
   /** Aborted when the client goes away: the upstream request is then abandoned. */
-  readonly signal: AbortSignal;
+  readonly clientAbort: ClientAbort;
 }
 
 /** The upstream's answer, its body still to be streamed. */
@@ -36,7 +37,12 @@ export interface UpstreamResponse {
   readonly statusMessage: string | undefined;
   /** As the upstream sent them; the proxy drops the hop-by-hop ones. */
   readonly headers: IncomingHttpHeaders;
-  /** Fails with an `UpstreamError` if the upstream stalls or drops the connection mid-body. */
+  /**
+   * Fails if the upstream stalls (a 504 `UpstreamError`, `UPSTREAM_TIMEOUT`) or drops the
+   * connection mid-body (the HTTP client's error). Its consumer listens for `'error'`, and
+   * destroys it if it stops reading before the end (the client left): its upstream
+   * connection is then closed, never reused.
+   */
   readonly body: Readable;
   /** How it was fetched, e.g. `'http/1.1'`. */
   readonly protocol: string;
@@ -45,9 +51,9 @@ export interface UpstreamResponse {
 }
 
 /**
- * How the proxy talks to its upstream. The HTTP/1.1 client over the pool's `PooledAgent` is
- * the one there is today ({@link Http1UpstreamClient}); an HTTP/2 client over the pool's
- * sessions can take its place without the proxy changing.
+ * How the proxy talks to its upstream: HTTP/1.1 over the pool's `PooledAgent`
+ * (`Http1UpstreamClient`), or HTTP/2 and HTTP/1.1 over the pool's undici dispatcher
+ * (`DispatcherUpstreamClient`); the proxy is the same over either.
  *
  * Contract: `request()` resolves once the response headers are in, or rejects with an
  * `UpstreamError` (unreachable or an answer that cannot be forwarded: 502, timed out: 504, no
