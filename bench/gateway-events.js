@@ -13,9 +13,9 @@
 import { fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import * as http from 'node:http';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { forkServer } from './lib/fork-server.js';
+import { freePort, waitUntilUp } from './lib/gateway-process.js';
 import { median } from './lib/stats.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -160,27 +160,6 @@ function child(role, options) {
     proc.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`${role} exited with ${code}`))));
   });
   return { proc, result };}
-
-async function freePort() {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address();
-  server.close();
-  await once(server, 'close');
-  return port;}
-
-async function waitUntilUp(port) {
-  for (;;) {
-    const ok = await new Promise((resolve) => {
-      http.get({ host: '127.0.0.1', port, path: '/health/startup', agent: false }, (res) => {
-        res.resume();
-        resolve(res.statusCode === 200);
-      }).on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }}
 
 async function main() {
   const entry = arg('entry', fileURLToPath(new URL('../dist/main.js', import.meta.url)));

@@ -1,0 +1,144 @@
+// The gateway against a hand-written proxy and against http-proxy (issue 15): the same upstream,
+// the same load, each proxy in its own process, interleaved rounds, medians, ratios.
+//
+//   npm run build && node bench/gateway.js [--rounds 5] [--seconds 2] [--entry dist/main.js]
+//                                          [--only gateway,hand-written] [--scenarios c1,c32]
+//                                          [--env K=V ...]
+//
+// Processes: the upstream (bench/servers/gateway-upstream.js: 12 bytes, or 1 MiB on /big), the
+// hand-written proxy (bench/servers/hand-written-proxy.js: http.request over a keep-alive
+// http.Agent, piping both ways), http-proxy (bench/servers/http-proxy.js, with a keep-alive
+// agent), the gateway (`node dist/main.js` as `npm start` runs it, with its defaults but PORT
+// and UPSTREAM_URL), and the load generator (bench/lib/raw-load.js, raw keep-alive sockets).
+// In every round each scenario runs each proxy in turn, the order rotating from round to round;
+// the figures are medians over the rounds, the ratios are of those medians (vs hand-written).
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { forkServer } from './lib/fork-server.js';
+import { startGateway } from './lib/gateway-process.js';
+import { idleClients, runLoad } from './lib/raw-load.js';
+import { median, rotate } from './lib/stats.js';
+
+const SELF = fileURLToPath(import.meta.url);
+const MIB = 1024 * 1024;
+
+function arg(name, fallback) {
+  const at = process.argv.indexOf(`--${name}`);
+  return at === -1 ? fallback : process.argv[at + 1];
+}
+
+/** What each scenario sends, and at what concurrency. */
+const SCENARIOS = {
+  c1: { title: 'GET, 12 B answer, concurrency 1', path: '/proxy/echo', concurrency: 1 },
+  c32: { title: 'GET, 12 B answer, concurrency 32', path: '/proxy/echo', concurrency: 32 },
+  up: { title: 'POST 1 MiB body, 12 B answer, concurrency 8', method: 'POST', path: '/proxy/echo', bodyBytes: MIB, concurrency: 8 },
+  down: { title: 'GET, 1 MiB answer, concurrency 8', path: '/proxy/big', concurrency: 8 },
+  // 1,000 idle + 16 busy stays under the gateway's default CLIENT_MAX_CONNECTIONS (1,024).
+  idle: { title: 'GET, 12 B answer, concurrency 16, with 1,000 idle keep-alive clients connected', path: '/proxy/echo', concurrency: 16, idle: 1_000 },
+};
+
+// ---- the load generator's process -----------------------------------------------------------
+
+async function loadRole() {
+  process.on('disconnect', () => process.exit(0));
+  process.on('message', async ({ port, scenario, seconds }) => {
+    const idle = scenario.idle === undefined ? null : await idleClients({ port, path: scenario.path, count: scenario.idle });
+    const result = await runLoad({ port, ...scenario, seconds });
+    if (idle !== null) {
+      result.idleOpen = idle.open();
+      idle.close();
+    }
+    process.send(result);
+  });
+}
+
+function startLoadProcess() {
+  const child = fork(SELF, ['--role', 'load'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return {
+    run: (port, scenario, seconds) =>
+      new Promise((resolve) => {
+        child.once('message', resolve);
+        child.send({ port, scenario, seconds });
+      }),
+    stop: () => child.disconnect(),
+  };
+}
+
+// ---- the bench ------------------------------------------------------------------------------
+
+async function startContenders(only, upstreamPort, entry, extraEnv) {
+  const all = {
+    'hand-written': () => forkServer('servers/hand-written-proxy.js', [String(upstreamPort)]),
+    'http-proxy': () => forkServer('servers/http-proxy.js', [String(upstreamPort)]),
+    // Its defaults, as `npm start` runs it; only where it listens and forwards to differ.
+    gateway: () => startGateway(entry, { UPSTREAM_URL: `http://127.0.0.1:${upstreamPort}`, ...extraEnv }),
+  };
+  const started = {};
+  for (const name of only) started[name] = await all[name]();
+  return started;
+}
+
+function format(rps) {
+  return rps >= 100 ? rps.toFixed(0) : rps.toFixed(1);
+}
+
+async function main() {
+  const rounds = Number(arg('rounds', '5'));
+  const seconds = Number(arg('seconds', '2'));
+  const entry = arg('entry', fileURLToPath(new URL('../dist/main.js', import.meta.url)));
+  const only = arg('only', 'hand-written,http-proxy,gateway').split(',');
+  const scenarioNames = arg('scenarios', Object.keys(SCENARIOS).join(',')).split(',');
+  const extraEnv = Object.fromEntries(process.argv.flatMap((value, i) => (process.argv[i - 1] === '--env' ? [value.split(/=(.*)/s).slice(0, 2)] : [])));
+
+  const upstream = await forkServer('servers/gateway-upstream.js');
+  const contenders = await startContenders(only, upstream.port, entry, extraEnv);
+  const load = startLoadProcess();
+  console.log(`gateway.js: ${rounds} rounds x ${seconds} s per proxy and scenario (after a 0.5 s warm-up each); gateway ${entry}${Object.keys(extraEnv).length > 0 ? ` with ${JSON.stringify(extraEnv)}` : ''}`);
+  const results = Object.fromEntries(scenarioNames.map((name) => [name, Object.fromEntries(only.map((proxy) => [proxy, []]))]));
+  try {
+    for (let round = 0; round < rounds; round++) {
+      for (const name of scenarioNames) {
+        const scenario = SCENARIOS[name];
+        const line = [];
+        for (const proxy of rotate(only, round)) {
+          const result = await load.run(contenders[proxy].port, scenario, seconds);
+          results[name][proxy].push(result);
+          line.push(`${proxy} ${format(result.rps)}/s p99 ${result.p99.toFixed(2)} ms${result.failed > 0 ? ` (${result.failed} failed)` : ''}${result.idleOpen === undefined ? '' : ` [${result.idleOpen} idle open]`}`);
+        }
+        console.log(`round ${round + 1} ${name.padEnd(4)} ${line.join('; ')}`);
+      }
+    }
+  } finally {
+    load.stop();
+    for (const contender of Object.values(contenders)) await contender.stop();
+    await upstream.stop();
+  }
+
+  const base = only.includes('hand-written') ? 'hand-written' : only[0];
+  for (const name of scenarioNames) {
+    console.log(`\n${SCENARIOS[name].title} (medians of ${rounds} rounds; ratios vs ${base})`);
+    console.log('| proxy | req/s | ratio | p50 ms | p99 ms | p99 ratio | failed |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- |');
+    const baseRps = median(results[name][base].map((r) => r.rps));
+    const baseP99 = median(results[name][base].map((r) => r.p99));
+    for (const proxy of only) {
+      const rows = results[name][proxy];
+      const rps = median(rows.map((r) => r.rps));
+      const p99 = median(rows.map((r) => r.p99));
+      const failed = rows.reduce((sum, r) => sum + r.failed, 0);
+      console.log(`| ${proxy} | ${format(rps)} | ${(rps / baseRps).toFixed(2)}x | ${median(rows.map((r) => r.p50)).toFixed(2)} | ${p99.toFixed(2)} | ${(p99 / baseP99).toFixed(2)}x | ${failed} |`);
+    }
+  }
+}
+
+if (process.argv[2] === '--role') {
+  await loadRole();
+} else {
+  main().then(
+    () => process.exit(0),
+    (error) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,50 @@
+// The gateway as the benches run it: `node dist/main.js` (what `npm start` runs once built) in
+// its own process, on a free port, waited for until its startup probe passes.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import * as http from 'node:http';
+import { createServer } from 'node:net';
+
+/** A port free on 127.0.0.1 now. */
+export async function freePort() {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address();
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/** Resolves once GET /health/startup on `port` answers 200. */
+export async function waitUntilUp(port) {
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      http.get({ host: '127.0.0.1', port, path: '/health/startup', agent: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      }).on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * Starts `node <entry>` with `env` (and PATH) on a free port; resolves once it is up, with its
+ * port and a stop() that sends SIGTERM (its graceful drain) and waits for the exit.
+ */
+export async function startGateway(entry, env) {
+  const port = await freePort();
+  const child = spawn(process.execPath, [entry], { env: { PATH: process.env.PATH, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
+  await waitUntilUp(port);
+  return {
+    port,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
