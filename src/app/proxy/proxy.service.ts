@@ -74,8 +74,7 @@ export class ProxyService {
       return;
     }
     const end = this.inFlight.begin();
-    // While draining, keep-alive clients are told to reconnect (to an instance that is not stopping).
-    if (this.lifecycle.draining) response.setHeader('Connection', 'close');
+    this.#closeIfDraining(response);
     const clientAbort = new ClientAbort();
     response.once('close', () => {
       end();
@@ -123,6 +122,7 @@ export class ProxyService {
     } catch (error) {
       // Nobody is left to answer.
       if (clientAbort.aborted) return;
+      this.#closeIfDraining(response);
       const failure = toUpstreamError(error, this.target.toString());
       outcome = 'upstream_error';
       this.#logger.warn(`${method} ${shown} -> ${failure.status} ${failure.code}: ${failure.message}`);
@@ -143,6 +143,8 @@ export class ProxyService {
     // The body the client gets is exactly as long as the Content-Length it is told: more or
     // fewer bytes fail the response (cut) rather than spill into the connection's next answer.
     response.strictContentLength = true;
+    // A drain may have begun while the upstream answered.
+    this.#closeIfDraining(response);
     try {
       const headers = clientResponseHeaders(upstream.headers);
       // No reason phrase (HTTP/2 has none): Node's standard one, rather than an empty one.
@@ -164,6 +166,11 @@ export class ProxyService {
     // pipe(), not pipeline(): the response's 'close' and the body's 'error' above do what
     // pipeline() would, without the AbortController and the listeners it makes per call.
     body.pipe(response);
+  }
+
+  /** While draining, keep-alive clients are told to reconnect (to an instance that is not stopping). */
+  #closeIfDraining(response: ServerResponse): void {
+    if (this.lifecycle.draining && !response.headersSent) response.setHeader('Connection', 'close');
   }
 }
 
