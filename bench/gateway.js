@@ -3,7 +3,7 @@
 //
 //   npm run build && node bench/gateway.js [--rounds 5] [--seconds 2] [--entry dist/main.js]
 //                                          [--only gateway,hand-written] [--scenarios c1,c32]
-//                                          [--env K=V ...]
+//                                          [--env K=V ...] [--node-args "--flag ..."]
 //
 // Processes: the upstream (bench/servers/gateway-upstream.js: 12 bytes, or 1 MiB on /big), the
 // hand-written proxy (bench/servers/hand-written-proxy.js: http.request over a keep-alive
@@ -66,12 +66,12 @@ function startLoadProcess() {
 
 // ---- the bench ------------------------------------------------------------------------------
 
-async function startContenders(only, upstreamPort, entry, extraEnv) {
+async function startContenders(only, upstreamPort, entry, extraEnv, nodeArgs) {
   const all = {
     'hand-written': () => forkServer('servers/hand-written-proxy.js', [String(upstreamPort)]),
     'http-proxy': () => forkServer('servers/http-proxy.js', [String(upstreamPort)]),
     // Its defaults, as `npm start` runs it; only where it listens and forwards to differ.
-    gateway: () => startGateway(entry, { UPSTREAM_URL: `http://127.0.0.1:${upstreamPort}`, ...extraEnv }),
+    gateway: () => startGateway(entry, { UPSTREAM_URL: `http://127.0.0.1:${upstreamPort}`, ...extraEnv }, nodeArgs),
   };
   const started = {};
   for (const name of only) started[name] = await all[name]();
@@ -89,11 +89,13 @@ async function main() {
   const only = arg('only', 'hand-written,http-proxy,gateway').split(',');
   const scenarioNames = arg('scenarios', Object.keys(SCENARIOS).join(',')).split(',');
   const extraEnv = Object.fromEntries(process.argv.flatMap((value, i) => (process.argv[i - 1] === '--env' ? [value.split(/=(.*)/s).slice(0, 2)] : [])));
+  // Node/V8 options for the gateway's process only (what `npm start` runs is `node dist/main.js`).
+  const nodeArgs = arg('node-args', '').split(' ').filter(Boolean);
 
   const upstream = await forkServer('servers/gateway-upstream.js');
-  const contenders = await startContenders(only, upstream.port, entry, extraEnv);
+  const contenders = await startContenders(only, upstream.port, entry, extraEnv, nodeArgs);
   const load = startLoadProcess();
-  console.log(`gateway.js: ${rounds} rounds x ${seconds} s per proxy and scenario (after a 0.5 s warm-up each); gateway ${entry}${Object.keys(extraEnv).length > 0 ? ` with ${JSON.stringify(extraEnv)}` : ''}`);
+  console.log(`gateway.js: ${rounds} rounds x ${seconds} s per proxy and scenario (after a 0.5 s warm-up each); gateway ${nodeArgs.length > 0 ? `node ${nodeArgs.join(' ')} ` : ''}${entry}${Object.keys(extraEnv).length > 0 ? ` with ${JSON.stringify(extraEnv)}` : ''}`);
   const results = Object.fromEntries(scenarioNames.map((name) => [name, Object.fromEntries(only.map((proxy) => [proxy, []]))]));
   try {
     for (let round = 0; round < rounds; round++) {

@@ -31,12 +31,12 @@ export async function waitUntilUp(port) {
 }
 
 /**
- * Starts `node <entry>` with `env` (and PATH) on a free port; resolves once it is up, with its
- * port and a stop() that sends SIGTERM (its graceful drain) and waits for the exit.
+ * Starts `node [nodeArgs] <entry>` with `env` (and PATH) on a free port; resolves once it is
+ * up, with its port and a stop() that sends SIGTERM (its graceful drain) and waits for the exit.
  */
-export async function startGateway(entry, env) {
+export async function startGateway(entry, env, nodeArgs = []) {
   const port = await freePort();
-  const child = spawn(process.execPath, [entry], { env: { PATH: process.env.PATH, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...nodeArgs, entry], { env: { PATH: process.env.PATH, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
   await waitUntilUp(port);
   return {
     port,
