@@ -10,8 +10,11 @@ import { loadAppConfig, type AppConfig } from './app/config/app-config.js';
 import { GracefulShutdown } from './app/lifecycle/graceful-shutdown.js';
 import { AppLogger } from './app/logging/app-logger.js';
 import { ServiceStartError, startService, type StartedService } from './app/service.js';
+import { tuneV8ForTheGateway } from './app/v8-tuning.js';
 
 async function main(): Promise<void> {
+  // Before any request: the proxy's objects must die young (see v8-tuning.ts).
+  tuneV8ForTheGateway();
   let config: AppConfig;
   try {
     config = loadAppConfig(process.env);
