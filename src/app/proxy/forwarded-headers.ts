@@ -31,6 +31,8 @@ const NOT_NOMINATABLE = new Set(['content-length', 'transfer-encoding', 'host'])
 /** The hop-by-hop fields `connection` names, but for those that stay the gateway's; null for none. */
 function nominated(connection: string | string[] | undefined): Set<string> | null {
   if (connection === undefined) return null;
+  // The common case (most responses and many requests): it names only itself, hop-by-hop anyway.
+  if (typeof connection === 'string' && connection.length === 10 && connection.toLowerCase() === 'keep-alive') return null;
   const named = new Set<string>();
   for (const token of String(connection).split(',')) {
     const name = token.trim().toLowerCase();
