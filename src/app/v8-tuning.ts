@@ -10,8 +10,8 @@ import { setFlagsFromString } from 'node:v8';
  * the load starts; each request's objects, and the young objects they point to, then outlive
  * it in the old generation until the next full collection: 3 MB promoted per scavenge, 2.5-5 ms
  * scavenges every 25 ms at c=32, a full collection every 0.7 s. Without it, the proxy's
- * requests die young, as a proxy's requests do (bench/RESULTS.md, issue 15: 0.55x to 0.78x of a
- * hand-written proxy's throughput at c=32, p99 3.1x to 1.4x).
+ * requests die young, as a proxy's requests do (bench/RESULTS.md, issue 15: from 0.55x to
+ * 0.71-0.78x of a hand-written proxy's throughput at c=32, p99 from 3.1x to 1.4-1.7x).
  *
  * Only the service's process: the library sets no V8 flag in its users' processes.
  */

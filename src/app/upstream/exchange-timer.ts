@@ -13,12 +13,11 @@ import type { SchedulerLike, Subscription } from 'rxjs';
  *    {@link ExchangeTimer.answered}'s `onBodyStall`.
  *
  * One timer for all the exchanges, armed for the earliest deadline, rather than one per
- * exchange: an exchange costs a Set entry, and the timer fires about once per `timeoutMs`
- * while the exchanges end in time. (A timer per request, with its RxJS action, Node
- * `Timeout` and closures, made V8 pretenure allocation sites shared with the pool's
- * long-lived timers: every request's objects were then promoted to the old generation,
- * bench/RESULTS.md.) The body is watched with a `'data'` listener beside its consumer's,
- * not passed through another stream.
+ * exchange (an RxJS action, a Node `Timeout` and closures per request): an exchange costs a
+ * Set entry, and the timer fires about once per `timeoutMs` while the exchanges end in time.
+ * The body is watched with a `'data'` listener beside its consumer's, not passed through
+ * another stream (a Transform per response, which it replaces, cost more than the rest of
+ * the watch: bench/RESULTS.md, issue 15).
  */
 export class ExchangeTimers {
   readonly #scheduler: SchedulerLike;
