@@ -171,6 +171,26 @@ describe('the metrics and the leases of fast-path requests', () => {
   });
 });
 
+describe('a client that leaves an h2 upstream exchange (UPSTREAM_HTTP2=always)', () => {
+  it('mid-response: its h2 stream is cancelled, the session stays, the lease is back, counted aborted, nothing thrown', async () => {
+    // The embedded upstream over TLS and h2: /bytes/n streams n bytes in chunks.
+    const service = await startTestService({ UPSTREAM_HTTP2: 'always' });
+    const { request, response } = send(service, '/proxy/bytes/67108864');
+    request.end();
+    const answer = await response;
+    expect(answer.statusCode).toBe(200);
+    await once(answer, 'data');
+    request.destroy();
+    await waitFor(async () => (await metricsOf(service)).includes('gateway_proxy_requests_total{method="GET",status="200",outcome="aborted"} 1'), 'the aborted request counted');
+    await waitFor(async () => (await service.poolSnapshot()).stats.inUse === 0, 'the lease back');
+    expect(service.inFlight.count).toBe(0);
+    // The session is still there for the next request: only the stream was cancelled.
+    const next = await service.fetch('/proxy/echo');
+    expect(next.status).toBe(200);
+    expect((await service.poolSnapshot()).stats.totals.connects).toBe(1);
+  });
+});
+
 describe('which targets the front door hands to the proxy', () => {
   it('/proxy and under it in any case, and nothing else: /PROXY/x is refused by the proxy, /proxyx is not its route', async () => {
     const service = await startTestService();
