@@ -3,6 +3,7 @@
 //
 //   npm run build && node bench/gateway-events.js [--entry dist/main.js] [--rounds 5] [--seconds 3]
 //                                                   [--cap 32] [--concurrency 32] [--env K=V ...]
+//                                                   [--node-args "--cpu-prof ..."]
 //
 // Each part runs in its own process: the upstream (bench/servers/http-upstream.js, 2 bytes),
 // the gateway (`node <entry>`, as `npm start` runs it), the load (keep-alive clients on
@@ -13,6 +14,7 @@
 import { fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import * as http from 'node:http';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { forkServer } from './lib/fork-server.js';
 import { freePort, waitUntilUp } from './lib/gateway-process.js';
@@ -180,17 +182,33 @@ async function main() {
     LOG_FORMAT: 'json',
     ...extraEnv,
   };
-  const gateway = spawn(process.execPath, [entry], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  // Node flags for the gateway (e.g. --cpu-prof), as bench/gateway.js takes them.
+  const nodeArgs = arg('node-args', '').split(' ').filter(Boolean);
+  const gateway = spawn(process.execPath, [...nodeArgs, entry], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   try {
     await waitUntilUp(port);
-    await measure({ entry, port, upstream, env, rounds, seconds, cap, concurrency });
+    await measure({ entry, port, upstream, env, rounds, seconds, cap, concurrency, pid: gateway.pid });
   } finally {
     gateway.kill('SIGTERM');
     await once(gateway, 'exit');
     await upstream.stop();
   }}
 
-async function measure({ entry, port, upstream, env, rounds, seconds, cap, concurrency }) {
+/**
+ * CPU time (user + system, ms) a process has used so far, from /proc (Linux; NaN elsewhere):
+ * on a 2-core machine the readers' own processes take CPU from the gateway, so the throughput
+ * ratio also measures the machine; the gateway's CPU per proxied request measures the gateway.
+ */
+function cpuMsOf(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // utime and stime (fields 14 and 15 of stat(5)) in clock ticks, USER_HZ = 100 on Linux.
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }}
+
+async function measure({ entry, port, upstream, env, rounds, seconds, cap, concurrency, pid }) {
   console.log(`gateway ${entry} on :${port}, upstream :${upstream.port}; cap ${cap} streams, load concurrency ${concurrency}, ${rounds} rounds x ${seconds} s per mode`);
   console.log(`env: ${JSON.stringify({ ...env, PATH: undefined })}`);
 
@@ -209,19 +227,21 @@ async function measure({ entry, port, upstream, env, rounds, seconds, cap, concu
         if (message.extra.status !== 503) console.log(`  (stream ${cap + 1} was not refused: ${JSON.stringify(message.extra)}; it stays open too)`);
         else if (round === 0) console.log(`  (stream ${cap + 1} refused: 503, Retry-After ${message.extra.retryAfter})`);
       }
+      const cpuBefore = cpuMsOf(pid);
       const [load, probe] = await Promise.all([
         child('load', { port, path: '/proxy/x', concurrency, seconds }).result,
         child('probe', { port, path: '/health/live', seconds }).result,
       ]);
+      const cpuMs = cpuMsOf(pid) - cpuBefore;
       let read = null;
       if (readers !== null) {
         readers.proc.send('stop');
         read = await readers.result;
       }
-      const row = { rps: load.rps, failed: load.failed + probe.failed, p50: percentile(probe.latencies, 50), p99: percentile(probe.latencies, 99), max: Math.max(...probe.latencies), read };
+      const row = { rps: load.rps, cpuMsPer1k: (cpuMs / (load.rps * seconds)) * 1_000, failed: load.failed + probe.failed, p50: percentile(probe.latencies, 50), p99: percentile(probe.latencies, 99), max: Math.max(...probe.latencies), read };
       results[mode].push(row);
       console.log(
-        `round ${round + 1} ${mode.padEnd(4)}: ${row.rps.toFixed(0)} req/s, /health/live p50 ${row.p50.toFixed(1)} ms p99 ${row.p99.toFixed(1)} ms max ${row.max.toFixed(1)} ms` +
+        `round ${round + 1} ${mode.padEnd(4)}: ${row.rps.toFixed(0)} req/s, gateway CPU ${row.cpuMsPer1k.toFixed(0)} ms per 1,000 requests, /health/live p50 ${row.p50.toFixed(1)} ms p99 ${row.p99.toFixed(1)} ms max ${row.max.toFixed(1)} ms` +
           (read === null ? '' : `; streams read ${read.events} events (${(read.bytes / 1024 / seconds).toFixed(0)} KiB/s), ${read.dropped} drop reports`) +
           (row.failed > 0 ? `; ${row.failed} failed` : ''),
       );
@@ -239,5 +259,8 @@ async function measure({ entry, port, upstream, env, rounds, seconds, cap, concu
   console.log('');
   const perRound = results.cap.map((row, i) => row.rps / results.none[i].rps);
   console.log(`per-round ratios (cap / none, same round): ${perRound.map((r) => r.toFixed(2)).join(' ')}; median ${median(perRound).toFixed(2)}x`);
+  const cpuNone = median(results.none.map((r) => r.cpuMsPer1k));
+  const cpuCap = median(results.cap.map((r) => r.cpuMsPer1k));
+  console.log(`gateway CPU per 1,000 proxied requests (median of rounds): ${cpuNone.toFixed(0)} ms with no stream, ${cpuCap.toFixed(0)} ms with ${cap} streams reading: the streams cost the gateway ${(cpuCap / cpuNone).toFixed(2)}x the CPU per request, i.e. ${(cpuNone / cpuCap).toFixed(2)}x the throughput where the gateway has the CPU to itself`);
   console.log(`throughput ratio (cap / none): ${(full / none).toFixed(2)}x (target >= 0.8x: ${full / none >= 0.8 ? 'met' : 'NOT met'}); /health/live p99 with the cap reached: ${p99.toFixed(1)} ms (target < 100 ms: ${p99 < 100 ? 'met' : 'NOT met'})`);
 }

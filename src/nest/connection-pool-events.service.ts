@@ -144,8 +144,11 @@ export class ConnectionPoolEventsService implements BeforeApplicationShutdown {
       stream.close();
       return;
     }
+    const serialized = this.#serializedEventsOf(pool);
+    // Most readers want everything: no operator in between for them (a stream sees every event of the pool).
+    const unfiltered = selected.types === null && selected.addresses === null;
     subscriptions.push(
-      this.#serializedEventsOf(pool).pipe(filter(({ event }) => matchesPoolEventFilter(selected, event))).subscribe({
+      (unfiltered ? serialized : serialized.pipe(filter(({ event }) => matchesPoolEventFilter(selected, event)))).subscribe({
         next: (serialized) => {
           writer.send({ id: ++id, event: serialized.event.type, data: serialized.json });
         },

@@ -186,9 +186,26 @@ function isDropMarker(entry: Entry): entry is DropMarker {
 
 /** The wire form of one event; field values lose line breaks, data keeps them as several lines. */
 function format(message: SseMessage): string {
-  let text = '';
-  if (message.id !== undefined) text += `id: ${String(message.id).replace(/[\r\n]/g, '')}\n`;
-  if (message.event !== undefined) text += `event: ${message.event.replace(/[\r\n]/g, '')}\n`;
-  for (const line of message.data.split(/\r\n|\r|\n/)) text += `data: ${line}\n`;
-  return `${text}\n`;
+  const body = bodyOf(message.event, message.data);
+  if (message.id === undefined) return body;
+  return typeof message.id === 'number' ? `id: ${message.id}\n${body}` : `id: ${message.id.replace(/[\r\n]/g, '')}\n${body}`;
+}
+
+/**
+ * The last event's `event:` and `data:` lines. A stream service hands one event to each of its
+ * streams in turn, each with its own id and the same name and data: the lines are made once
+ * for all of them instead of once per stream (comparing a string with itself is a pointer check).
+ */
+let lastEvent: string | undefined;
+let lastData: string | undefined;
+let lastBody = '';
+
+function bodyOf(event: string | undefined, data: string): string {
+  if (data === lastData && event === lastEvent) return lastBody;
+  let text = event === undefined ? '' : `event: ${event.replace(/[\r\n]/g, '')}\n`;
+  for (const line of data.split(/\r\n|\r|\n/)) text += `data: ${line}\n`;
+  lastEvent = event;
+  lastData = data;
+  lastBody = `${text}\n`;
+  return lastBody;
 }

@@ -107,6 +107,18 @@ describe('SseEventWriter', () => {
     expect(response.written.slice(-2)).toEqual(['e:6', 'e:7']);
   });
 
+  it('gives every stream the same event with its own id; an event of another name with the same data is written as its own', async () => {
+    const [a, b] = await Promise.all([writer(10), writer(10)]);
+    const data = '{"type":"connection-released"}';
+    a.sse.send({ id: 7, event: 'connection-released', data });
+    b.sse.send({ id: 'b\r\n1', event: 'connection-released', data });
+    a.sse.send({ id: 8, event: 'connection-acquired', data });
+    b.sse.send({ id: 'b2', data });
+    await nextTurn();
+    expect(a.response.text).toBe(`: connected\n\nid: 7\nevent: connection-released\ndata: ${data}\n\nid: 8\nevent: connection-acquired\ndata: ${data}\n\n`);
+    expect(b.response.text).toBe(`: connected\n\nid: b1\nevent: connection-released\ndata: ${data}\n\nid: b2\ndata: ${data}\n\n`);
+  });
+
   it('queues while the client is behind, drops past the limit, and reports the gap where it was', async () => {
     const { response, sse } = await writer(2);
     response.stall();
