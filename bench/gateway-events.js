@@ -2,7 +2,7 @@
 // latency with no event stream open, and with EVENT_STREAMS_MAX streams open, every one reading.
 //
 //   npm run build && node bench/gateway-events.js [--entry dist/main.js] [--rounds 5] [--seconds 3]
-//                                                   [--cap 32] [--concurrency 32] [--env K=V ...]
+//                                                   [--cap 8] [--concurrency 32] [--env K=V ...]
 //                                                   [--node-args "--cpu-prof ..."]
 //
 // Each part runs in its own process: the upstream (bench/servers/http-upstream.js, 2 bytes),
@@ -167,7 +167,7 @@ async function main() {
   const entry = arg('entry', fileURLToPath(new URL('../dist/main.js', import.meta.url)));
   const rounds = Number(arg('rounds', '5'));
   const seconds = Number(arg('seconds', '3'));
-  const cap = Number(arg('cap', '32'));
+  const cap = Number(arg('cap', '8')); // the gateway's default EVENT_STREAMS_MAX
   const concurrency = Number(arg('concurrency', '32'));
   const extraEnv = Object.fromEntries(process.argv.flatMap((value, i) => (process.argv[i - 1] === '--env' ? [value.split(/=(.*)/s).slice(0, 2)] : [])));
 

@@ -168,7 +168,7 @@ describe('configuration from the environment', () => {
   it('reads the gateway limits: EVENT_STREAMS_MAX, TRUST_PROXY, CLIENT_* (defaults, then given)', () => {
     const defaults = loadAppConfig({});
     expect({ eventStreamsMax: defaults.eventStreamsMax, trustProxy: defaults.trustProxy, clients: defaults.clients }).toEqual({
-      eventStreamsMax: 32,
+      eventStreamsMax: 8,
       trustProxy: false,
       clients: { maxConnections: 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 300_000 },
     });

@@ -129,7 +129,9 @@ export const ENV_VARIABLES = {
     parse: routePath,
   }),
   EVENT_STREAMS_MAX: withDefault({
-    default: '32',
+    // Every stream is written every event: at full load, each reader that reads everything costs
+    // about 3% of the gateway's CPU (bench/RESULTS.md, event streams); 8 stay within a fifth.
+    default: '8',
     description: 'event streams (`/pool/events` and `/pool/cleanup-ticks` together) open at once; past it: 503 with `Retry-After`',
     parse: integer(0),
   }),
