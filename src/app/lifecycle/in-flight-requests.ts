@@ -16,14 +16,27 @@ export class InFlightRequests {
 
   /** Counts one request until the returned function is called (calling it again does nothing). */
   begin(): () => void {
-    this.#count++;
+    this.enter();
     let ended = false;
     return () => {
       if (ended) return;
       ended = true;
-      this.#count--;
-      if (this.#count === 0) this.#wakeWaiters();
+      this.leave();
     };
+  }
+
+  /**
+   * Counts one request, until {@link leave} (called exactly once for it): the proxy's way, with
+   * no closure per request; {@link begin} for callers that may end a request twice.
+   */
+  enter(): void {
+    this.#count++;
+  }
+
+  /** One request counted by {@link enter} ended. */
+  leave(): void {
+    this.#count--;
+    if (this.#count === 0) this.#wakeWaiters();
   }
 
   /**

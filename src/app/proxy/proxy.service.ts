@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, UPSTREAM_CLIENT, UPSTREAM_TARGET } from '../app.tokens.js';
@@ -34,7 +35,8 @@ type ProxiedRequest = IncomingMessage & { originalUrl?: string };
  */
 @Injectable()
 export class ProxyService {
-  readonly #logger = new Logger('Proxy');
+  /** @internal */
+  readonly logger = new Logger('Proxy');
 
   constructor(
     @Inject(UPSTREAM_CLIENT) private readonly client: UpstreamClient,
@@ -45,70 +47,58 @@ export class ProxyService {
     private readonly lifecycle: AppLifecycle,
   ) {}
 
-  /**
-   * The request listener of `/proxy/*` (the front door calls it): {@link forward}, and should
-   * it ever fail, a 500 JSON answer that says nothing of why (the log does), as the service's
-   * last error handler answers for the other routes.
-   */
+  /** The request listener of `/proxy/*` (the front door calls it): {@link forward}. */
   readonly handle = (request: IncomingMessage, response: ServerResponse): void => {
-    this.forward(request, response).catch((error: unknown) => {
-      this.#logger.error(`${request.method ?? 'GET'} /proxy: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      if (response.headersSent) response.destroy();
-      else sendProxyError(response, 500, 'INTERNAL_ERROR', 'The service failed to answer this request.');
-    });
+    void this.forward(request, response);
   };
 
-  /** Serves one proxied request; the response is complete (or cut) when the promise settles or later. Never rejects. */
+  /**
+   * Serves one proxied request; the response is complete (or cut) when the promise settles or
+   * later. Never rejects: should it ever fail, the client gets a 500 JSON answer that says
+   * nothing of why (the log does), as the service's last error handler answers for the other routes.
+   */
   async forward(request: ProxiedRequest, response: ServerResponse): Promise<void> {
+    try {
+      await this.#forward(request, response);
+    } catch (error) {
+      this.logger.error(`${request.method ?? 'GET'} /proxy: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      if (response.headersSent) response.destroy();
+      else sendProxyError(response, 500, 'INTERNAL_ERROR', 'The service failed to answer this request.');
+    }
+  }
+
+  async #forward(request: ProxiedRequest, response: ServerResponse): Promise<void> {
     const started = performance.now();
     const method = request.method ?? 'GET';
-    const path = upstreamPathOf(request.originalUrl ?? request.url ?? '/', ROUTES.proxy);
-    // Logs get the path without its query: queries often carry keys and tokens.
-    const shown = (path ?? request.url ?? '/').split('?', 1)[0];
-    let outcome: ProxyOutcome | undefined;
-    let upstream: UpstreamResponse | undefined;
+    const url = request.originalUrl ?? request.url ?? '/';
+    const path = upstreamPathOf(url, ROUTES.proxy);
     // The client may be gone already (between Node's parser and this handler): its response
     // has closed, will not close again, and there is nobody to forward for.
     if (response.destroyed) {
       this.metrics.observe(method, response.statusCode, 'aborted', (performance.now() - started) / 1_000);
       return;
     }
-    const end = this.inFlight.begin();
+    const exchange = new ProxyExchange(this, response, url, method, path, started);
+    this.inFlight.enter();
     this.#closeIfDraining(response);
-    const clientAbort = new ClientAbort();
-    response.once('close', () => {
-      end();
-      // A response closed before it was all written: the client left (or the upstream did,
-      // mid-body). The upstream request is abandoned, and its connection with it.
-      if (!response.writableFinished) {
-        clientAbort.abort();
-        if (upstream !== undefined && !upstream.body.readableEnded) upstream.body.destroy();
-      }
-      const final = outcome ?? (response.writableFinished ? 'ok' : 'aborted');
-      const ms = performance.now() - started;
-      this.metrics.observe(method, response.statusCode, final, ms / 1_000);
-      // The line is only built when it is shown: this runs for every request.
-      if (Logger.isLevelEnabled('debug')) {
-        this.#logger.debug(
-          `${method} ${shown} -> ${response.statusCode} ${final} in ${ms.toFixed(1)} ms` +
-            (upstream === undefined ? '' : ` (${upstream.protocol}, ${upstream.reusedConnection ? 'reused' : 'new'} connection)`),
-        );
-      }
-    });
+    (response as ExchangeResponse)[EXCHANGE] = exchange;
+    // 'close' comes once: on(), without once()'s wrapper; the listener is shared.
+    response.on('close', onClientResponseClose);
 
     // The front door refuses these before routing; checked again here, where it matters most.
     const framing = requestFramingOf(request);
     if (isFramingRefusal(framing)) {
-      outcome = 'rejected';
+      exchange.outcome = 'rejected';
       refuseRequest(request, response, framing.status, framing.code, framing.message);
       return;
     }
     if (path === null) {
-      outcome = 'rejected';
+      exchange.outcome = 'rejected';
       sendProxyError(response, 400, 'PATH_NOT_FORWARDED', PATH_POLICY);
       return;
     }
 
+    let upstream: UpstreamResponse;
     try {
       upstream = await this.client.request({
         method,
@@ -117,29 +107,30 @@ export class ProxyService {
         framing,
         // An empty body is no body: nothing to stream (and the request stays retryable).
         body: framing.kind === 'none' || (framing.kind === 'length' && framing.length === 0) ? null : request,
-        clientAbort,
+        clientAbort: exchange.clientAbort,
       });
     } catch (error) {
       // Nobody is left to answer.
-      if (clientAbort.aborted) return;
+      if (exchange.clientAbort.aborted) return;
       this.#closeIfDraining(response);
       const failure = toUpstreamError(error, this.target.toString());
-      outcome = 'upstream_error';
-      this.#logger.warn(`${method} ${shown} -> ${failure.status} ${failure.code}: ${failure.message}`);
+      exchange.outcome = 'upstream_error';
+      this.logger.warn(`${method} ${exchange.shown()} -> ${failure.status} ${failure.code}: ${failure.message}`);
       sendProxyError(response, failure.status, failure.code, failure.message, { upstream: this.target.toString() });
       return;
     }
+    exchange.upstream = upstream;
+    // The client left while the upstream answered: the body goes with its connection.
+    if (response.destroyed) {
+      if (!upstream.body.readableEnded) upstream.body.destroy();
+      return;
+    }
 
-    const body = upstream.body;
-    let forwarding = true;
+    const body = upstream.body as UpstreamBody;
+    body[EXCHANGE] = exchange;
     // The upstream stalled or dropped mid-body (or the body was destroyed because the client
     // left): the response is cut, so that the client cannot take a part for the whole.
-    body.on('error', (error: Error) => {
-      if (!forwarding) return;
-      outcome = 'aborted';
-      if (Logger.isLevelEnabled('debug')) this.#logger.debug(`${method} ${shown}: the response was cut: ${error.message}`);
-      response.destroy();
-    });
+    body.on('error', onUpstreamBodyError);
     // The body the client gets is exactly as long as the Content-Length it is told: more or
     // fewer bytes fail the response (cut) rather than spill into the connection's next answer.
     response.strictContentLength = true;
@@ -153,13 +144,13 @@ export class ProxyService {
     } catch (error) {
       // Header fields this side cannot write (Node validates them): not forwarded, and the
       // upstream connection goes with its unread body (whose failure for it is expected).
-      forwarding = false;
+      exchange.forwarding = false;
       body.destroy();
       // What writeHead() took before it threw must not go out with the error.
       for (const name of response.getHeaderNames()) if (name !== 'connection') response.removeHeader(name);
       const failure = upstreamProtocolError(this.target.toString(), 'its header fields cannot be written to the client', { cause: error });
-      outcome = 'upstream_error';
-      this.#logger.warn(`${method} ${shown} -> 502 ${failure.code}: ${failure.message} (${(error as { code?: string }).code ?? 'error'})`);
+      exchange.outcome = 'upstream_error';
+      this.logger.warn(`${method} ${exchange.shown()} -> 502 ${failure.code}: ${failure.message} (${(error as { code?: string }).code ?? 'error'})`);
       sendProxyError(response, 502, failure.code, failure.message, { upstream: this.target.toString() });
       return;
     }
@@ -168,10 +159,77 @@ export class ProxyService {
     body.pipe(response);
   }
 
+  /** @internal The client's response closed: the request is over, counted, and logged. */
+  responseClosed(exchange: ProxyExchange, response: ServerResponse): void {
+    this.inFlight.leave();
+    const upstream = exchange.upstream;
+    // A response closed before it was all written: the client left (or the upstream did,
+    // mid-body). The upstream request is abandoned, and its connection with it.
+    if (!response.writableFinished) {
+      exchange.clientAbort.abort();
+      if (upstream !== undefined && !upstream.body.readableEnded) upstream.body.destroy();
+    }
+    const outcome = exchange.outcome ?? (response.writableFinished ? 'ok' : 'aborted');
+    const ms = performance.now() - exchange.started;
+    this.metrics.observe(exchange.method, response.statusCode, outcome, ms / 1_000);
+    // The line is only built when it is shown: this runs for every request.
+    if (Logger.isLevelEnabled('debug')) {
+      this.logger.debug(
+        `${exchange.method} ${exchange.shown()} -> ${response.statusCode} ${outcome} in ${ms.toFixed(1)} ms` +
+          (upstream === undefined ? '' : ` (${upstream.protocol}, ${upstream.reusedConnection ? 'reused' : 'new'} connection)`),
+      );
+    }
+  }
+
   /** While draining, keep-alive clients are told to reconnect (to an instance that is not stopping). */
   #closeIfDraining(response: ServerResponse): void {
     if (this.lifecycle.draining && !response.headersSent) response.setHeader('Connection', 'close');
   }
+}
+
+/** Where the shared listeners of a proxied request find its {@link ProxyExchange}. */
+const EXCHANGE = Symbol('proxyExchange');
+
+type ExchangeResponse = ServerResponse & { [EXCHANGE]?: ProxyExchange };
+type UpstreamBody = Readable & { [EXCHANGE]?: ProxyExchange };
+
+/**
+ * What the proxy keeps of one request while it is served: one object, found by the shared
+ * listeners of its response and upstream body, rather than closures per request.
+ */
+class ProxyExchange {
+  readonly clientAbort = new ClientAbort();
+  outcome: ProxyOutcome | undefined = undefined;
+  upstream: UpstreamResponse | undefined = undefined;
+  /** False once the upstream's answer is known not to be forwarded: its body's failure is expected. */
+  forwarding = true;
+
+  constructor(
+    readonly service: ProxyService,
+    readonly response: ServerResponse,
+    readonly url: string,
+    readonly method: string,
+    readonly path: string | null,
+    readonly started: number,
+  ) {}
+
+  /** The path as logs show it: without its query (queries often carry keys and tokens). */
+  shown(): string {
+    return (this.path ?? this.url).split('?', 1)[0] as string;
+  }
+}
+
+function onClientResponseClose(this: ExchangeResponse): void {
+  const exchange = this[EXCHANGE];
+  if (exchange !== undefined) exchange.service.responseClosed(exchange, this);
+}
+
+function onUpstreamBodyError(this: UpstreamBody, error: Error): void {
+  const exchange = this[EXCHANGE];
+  if (exchange === undefined || !exchange.forwarding) return;
+  exchange.outcome = 'aborted';
+  if (Logger.isLevelEnabled('debug')) exchange.service.logger.debug(`${exchange.method} ${exchange.shown()}: the response was cut: ${error.message}`);
+  exchange.response.destroy();
 }
 
 /** The client side of `request`, for `Forwarded` and `X-Forwarded-*`. */

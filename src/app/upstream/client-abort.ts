@@ -9,7 +9,8 @@
  */
 export class ClientAbort {
   #aborted = false;
-  #listener: (() => void) | null = null;
+  #listener: ((this: unknown) => void) | null = null;
+  #subject: unknown = undefined;
 
   /** Whether the client has gone. */
   get aborted(): boolean {
@@ -17,11 +18,13 @@ export class ClientAbort {
   }
 
   /**
-   * Calls `listener` once when the client goes (at once if it has gone already). It replaces
-   * the listener set before; `null` removes it (the request no longer needs to know).
+   * Calls `listener` once when the client goes (at once if it has gone already), with
+   * `subject` as `this` (a shared function then needs no closure per request). It replaces the
+   * listener set before; `null` removes it (the request no longer needs to know).
    */
-  onAbort(listener: (() => void) | null): void {
-    this.#listener = listener;
+  onAbort<T>(listener: ((this: T) => void) | null, subject?: T): void {
+    this.#listener = listener as ((this: unknown) => void) | null;
+    this.#subject = subject;
     if (listener !== null && this.#aborted) this.abort();
   }
 
@@ -29,7 +32,9 @@ export class ClientAbort {
   abort(): void {
     this.#aborted = true;
     const listener = this.#listener;
+    const subject = this.#subject;
     this.#listener = null;
-    listener?.();
+    this.#subject = undefined;
+    listener?.call(subject);
   }
 }

@@ -91,13 +91,24 @@ export class ExchangeTimers {
   }
 }
 
-/** The timing of one exchange: see {@link ExchangeTimers}. */
+/** Where a watched body finds its exchange's timer (one property, rather than three closures per exchange). */
+const TIMER = Symbol('exchangeTimer');
+
+type WatchedBody = Readable & { [TIMER]?: ExchangeTimer | null };
+
+/**
+ * The timing of one exchange: see {@link ExchangeTimers}. It makes no closure of its own: the
+ * body's listeners are shared functions that find it on the body ({@link TIMER}), since one is
+ * made for every proxied request.
+ */
 export class ExchangeTimer {
   readonly #timers: ExchangeTimers;
   /** When the exchange started, then its answer or its body's last chunk came. */
   lastActivity: number;
-  #onExpiry: () => void = noop;
-  #body: Readable | null = null;
+  #onLate: ((this: unknown) => void) | null = null;
+  #lateSubject: unknown = undefined;
+  #onBodyStall: (() => Error) | null = null;
+  #body: WatchedBody | null = null;
   #ended = false;
 
   /** @internal Made by {@link ExchangeTimers.start}. */
@@ -106,9 +117,15 @@ export class ExchangeTimer {
     this.lastActivity = now;
   }
 
-  /** What to do if no answer has come in time (abandon the request under way); replaces the one set before. */
-  onAnswerLate(onLate: () => void): void {
-    if (this.#body === null) this.#onExpiry = onLate;
+  /**
+   * What to do if no answer has come in time (abandon the request under way); replaces the one
+   * set before. `onLate` is called with `subject` as `this`, so that a caller can pass a shared
+   * function rather than make a closure per exchange.
+   */
+  onAnswerLate<T>(onLate: (this: T) => void, subject?: T): void {
+    if (this.#body !== null || this.#ended) return;
+    this.#onLate = onLate as (this: unknown) => void;
+    this.#lateSubject = subject;
   }
 
   /**
@@ -119,45 +136,68 @@ export class ExchangeTimer {
   answered(body: Readable, onBodyStall: () => Error): void {
     if (this.#ended) return;
     this.lastActivity = this.#timers.now();
-    this.#body = body;
-    this.#onExpiry = () => body.destroy(onBodyStall());
-    body.once('resume', this.#watchChunks);
-    body.once('end', this.#end);
-    body.once('close', this.#end);
+    const watched = body as WatchedBody;
+    this.#body = watched;
+    this.#onLate = null;
+    this.#lateSubject = undefined;
+    this.#onBodyStall = onBodyStall;
+    watched[TIMER] = this;
+    // on(), not once(): once() wraps each listener in a closure and a state object.
+    watched.on('resume', watchChunks);
+    watched.on('end', endWatch);
+    watched.on('close', endWatch);
   }
 
   /** The exchange is over (or failed): no timeout will fire. Idempotent. */
   stop(): void {
-    this.#end();
+    this.end();
   }
 
   /** @internal Its deadline passed: it is abandoned. */
   expire(): void {
-    const expire = this.#onExpiry;
-    this.#end();
-    expire();
+    const body = this.#body;
+    const onBodyStall = this.#onBodyStall;
+    const onLate = this.#onLate;
+    const subject = this.#lateSubject;
+    this.end();
+    if (body !== null && onBodyStall !== null) body.destroy(onBodyStall());
+    else if (onLate !== null) onLate.call(subject);
   }
 
-  readonly #watchChunks = (): void => {
-    if (this.#body !== null) this.#body.on('data', this.#touch);
-  };
-
-  readonly #touch = (): void => {
+  /** @internal A chunk came. */
+  touch(): void {
     this.lastActivity = this.#timers.now();
-  };
+  }
 
-  readonly #end = (): void => {
+  /** @internal The exchange is over: no longer timed, its body no longer watched. Idempotent. */
+  end(): void {
     if (this.#ended) return;
     this.#ended = true;
-    this.#onExpiry = noop;
+    this.#onLate = null;
+    this.#lateSubject = undefined;
+    this.#onBodyStall = null;
     this.#timers.forget(this);
     const body = this.#body;
     if (body !== null) {
       this.#body = null;
-      body.removeListener('resume', this.#watchChunks);
-      body.removeListener('data', this.#touch);
+      body[TIMER] = null;
+      body.removeListener('resume', watchChunks);
+      body.removeListener('data', touchChunk);
+      body.removeListener('end', endWatch);
+      body.removeListener('close', endWatch);
     }
-  };
+  }
 }
 
-function noop(): void {}
+// The body's listeners, shared by every exchange (`this` is the body).
+function watchChunks(this: WatchedBody): void {
+  // Once: a flow paused and resumed again (backpressure) must not add the listener twice.
+  this.removeListener('resume', watchChunks);
+  if (this[TIMER] != null) this.on('data', touchChunk);
+}
+function touchChunk(this: WatchedBody): void {
+  this[TIMER]?.touch();
+}
+function endWatch(this: WatchedBody): void {
+  this[TIMER]?.end();
+}
