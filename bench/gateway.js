@@ -4,6 +4,7 @@
 //   npm run build && node bench/gateway.js [--rounds 5] [--seconds 2] [--entry dist/main.js]
 //                                          [--only gateway,hand-written] [--scenarios c1,c32]
 //                                          [--env K=V ...] [--node-args "--flag ..."]
+//                                          [--compare <other build>/dist/main.js]
 //
 // Processes: the upstream (bench/servers/gateway-upstream.js: 12 bytes, or 1 MiB on /big), the
 // hand-written proxy (bench/servers/hand-written-proxy.js: http.request over a keep-alive
@@ -13,6 +14,7 @@
 // In every round each scenario runs each proxy in turn, the order rotating from round to round;
 // the figures are medians over the rounds, the ratios are of those medians (vs hand-written).
 import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { forkServer } from './lib/fork-server.js';
 import { startGateway } from './lib/gateway-process.js';
@@ -64,10 +66,25 @@ function startLoadProcess() {
   };
 }
 
+/**
+ * CPU time (user + system, ms) that process `pid` has used so far, from /proc (Linux; null
+ * elsewhere): the CPU per request is steadier than the throughput on a shared machine.
+ */
+function cpuMsOf(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in ticks of 1/100 s
+  } catch {
+    return null;
+  }
+}
+
 // ---- the bench ------------------------------------------------------------------------------
 
-async function startContenders(only, upstreamPort, entry, extraEnv, nodeArgs) {
+async function startContenders(only, upstreamPort, entry, extraEnv, nodeArgs, compare) {
   const all = {
+    // Another build of the gateway (--compare), in the same rounds: A/B of a change.
+    'gateway-b': () => startGateway(compare, { UPSTREAM_URL: `http://127.0.0.1:${upstreamPort}`, ...extraEnv }, nodeArgs),
     'hand-written': () => forkServer('servers/hand-written-proxy.js', [String(upstreamPort)]),
     'http-proxy': () => forkServer('servers/http-proxy.js', [String(upstreamPort)]),
     // Its defaults, as `npm start` runs it; only where it listens and forwards to differ.
@@ -86,16 +103,18 @@ async function main() {
   const rounds = Number(arg('rounds', '5'));
   const seconds = Number(arg('seconds', '2'));
   const entry = arg('entry', fileURLToPath(new URL('../dist/main.js', import.meta.url)));
+  const compare = arg('compare', null);
   const only = arg('only', 'hand-written,http-proxy,gateway').split(',');
+  if (compare !== null && !only.includes('gateway-b')) only.push('gateway-b');
   const scenarioNames = arg('scenarios', Object.keys(SCENARIOS).join(',')).split(',');
   const extraEnv = Object.fromEntries(process.argv.flatMap((value, i) => (process.argv[i - 1] === '--env' ? [value.split(/=(.*)/s).slice(0, 2)] : [])));
   // Node/V8 options for the gateway's process only (what `npm start` runs is `node dist/main.js`).
   const nodeArgs = arg('node-args', '').split(' ').filter(Boolean);
 
   const upstream = await forkServer('servers/gateway-upstream.js');
-  const contenders = await startContenders(only, upstream.port, entry, extraEnv, nodeArgs);
+  const contenders = await startContenders(only, upstream.port, entry, extraEnv, nodeArgs, compare);
   const load = startLoadProcess();
-  console.log(`gateway.js: ${rounds} rounds x ${seconds} s per proxy and scenario (after a 0.5 s warm-up each); gateway ${nodeArgs.length > 0 ? `node ${nodeArgs.join(' ')} ` : ''}${entry}${Object.keys(extraEnv).length > 0 ? ` with ${JSON.stringify(extraEnv)}` : ''}`);
+  console.log(`gateway.js: ${rounds} rounds x ${seconds} s per proxy and scenario (after a 0.5 s warm-up each); gateway ${nodeArgs.length > 0 ? `node ${nodeArgs.join(' ')} ` : ''}${entry}${Object.keys(extraEnv).length > 0 ? ` with ${JSON.stringify(extraEnv)}` : ''}${compare === null ? '' : `; gateway-b ${compare}`}`);
   const results = Object.fromEntries(scenarioNames.map((name) => [name, Object.fromEntries(only.map((proxy) => [proxy, []]))]));
   try {
     for (let round = 0; round < rounds; round++) {
@@ -103,9 +122,13 @@ async function main() {
         const scenario = SCENARIOS[name];
         const line = [];
         for (const proxy of rotate(only, round)) {
+          const cpuBefore = cpuMsOf(contenders[proxy].pid);
           const result = await load.run(contenders[proxy].port, scenario, seconds);
+          const cpuAfter = cpuMsOf(contenders[proxy].pid);
+          // The proxy's CPU per request over the warm-up and the counted run (µs).
+          result.cpuUs = cpuBefore === null || cpuAfter === null ? NaN : ((cpuAfter - cpuBefore) * 1000) / result.answered;
           results[name][proxy].push(result);
-          line.push(`${proxy} ${format(result.rps)}/s p99 ${result.p99.toFixed(2)} ms${result.failed > 0 ? ` (${result.failed} failed)` : ''}${result.idleOpen === undefined ? '' : ` [${result.idleOpen} idle open]`}`);
+          line.push(`${proxy} ${format(result.rps)}/s p99 ${result.p99.toFixed(2)} ms cpu ${result.cpuUs.toFixed(1)} µs/req${result.failed > 0 ? ` (${result.failed} failed)` : ''}${result.idleOpen === undefined ? '' : ` [${result.idleOpen} idle open]`}`);
         }
         console.log(`round ${round + 1} ${name.padEnd(4)} ${line.join('; ')}`);
       }
@@ -119,8 +142,8 @@ async function main() {
   const base = only.includes('hand-written') ? 'hand-written' : only[0];
   for (const name of scenarioNames) {
     console.log(`\n${SCENARIOS[name].title} (medians of ${rounds} rounds; ratios vs ${base})`);
-    console.log('| proxy | req/s | ratio | p50 ms | p99 ms | p99 ratio | failed |');
-    console.log('| --- | --- | --- | --- | --- | --- | --- |');
+    console.log('| proxy | req/s | ratio | p50 ms | p99 ms | p99 ratio | CPU µs/req | failed |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
     const baseRps = median(results[name][base].map((r) => r.rps));
     const baseP99 = median(results[name][base].map((r) => r.p99));
     for (const proxy of only) {
@@ -128,7 +151,7 @@ async function main() {
       const rps = median(rows.map((r) => r.rps));
       const p99 = median(rows.map((r) => r.p99));
       const failed = rows.reduce((sum, r) => sum + r.failed, 0);
-      console.log(`| ${proxy} | ${format(rps)} | ${(rps / baseRps).toFixed(2)}x | ${median(rows.map((r) => r.p50)).toFixed(2)} | ${p99.toFixed(2)} | ${(p99 / baseP99).toFixed(2)}x | ${failed} |`);
+      console.log(`| ${proxy} | ${format(rps)} | ${(rps / baseRps).toFixed(2)}x | ${median(rows.map((r) => r.p50)).toFixed(2)} | ${p99.toFixed(2)} | ${(p99 / baseP99).toFixed(2)}x | ${median(rows.map((r) => r.cpuUs)).toFixed(1)} | ${failed} |`);
     }
   }
 }

@@ -8,6 +8,7 @@ export async function forkServer(relativePath, args = []) {
   const [message] = await once(child, 'message');
   return {
     port: message.port,
+    pid: child.pid,
     async stop() {
       if (child.exitCode !== null) return;
       const exited = once(child, 'exit');

@@ -40,6 +40,7 @@ export async function startGateway(entry, env, nodeArgs = []) {
   await waitUntilUp(port);
   return {
     port,
+    pid: child.pid,
     async stop() {
       if (child.exitCode !== null) return;
       const exited = once(child, 'exit');
