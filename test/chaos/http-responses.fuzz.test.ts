@@ -280,6 +280,13 @@ const server = new ScriptedServer();
 beforeAll(() => server.start());
 afterAll(() => server.close());
 
+/**
+ * How long a state the sockets reach by themselves (a connection closed, a lease back) may take:
+ * a bound on a hang, never what is measured. A wrong pool never gets there at all; a loaded
+ * machine (CI shares its 2 cores) can keep this process from running for a second or more.
+ */
+const SETTLE_BOUND_MS = 10_000;
+
 const KNOWN_ERROR = /^(HPE_[A-Z_]+|ECONNRESET|EPIPE|ERR_RESPONSE_INCOMPLETE|TIMEOUT)$/;
 
 interface Exchange {
@@ -322,7 +329,7 @@ describe('HTTP responses under fuzzing, through the PooledAgent (fast-check)', (
             });
             if (answer.after === 'garbage-later' && outcome.ok) {
               // Let the late bytes land on the idle connection before the next request may take it.
-              await waitFor(() => pool.connections().every((c) => !c.healthy), 'the late bytes to mark the idle connection unfit', 1_000);
+              await waitFor(() => pool.connections().every((c) => !c.healthy), 'the late bytes to mark the idle connection unfit', SETTLE_BOUND_MS);
             }
           }
           for (const exchange of exchanges) {
@@ -356,14 +363,14 @@ describe('HTTP responses under fuzzing, through the PooledAgent (fast-check)', (
             reusedAfterWellFormed++;
           });
           // Every connection that must not serve again was closed, with a reason.
-          await waitFor(() => [...unusable].every((id) => events.some((e) => e.type === 'connection-closed' && e.connectionId === id)), 'every unusable connection to be closed', 1_000);
-          await waitFor(() => pool.stats().leases === 0, 'every lease to be released', 1_000);
+          await waitFor(() => [...unusable].every((id) => events.some((e) => e.type === 'connection-closed' && e.connectionId === id)), 'every unusable connection to be closed', SETTLE_BOUND_MS);
+          await waitFor(() => pool.stats().leases === 0, 'every lease to be released', SETTLE_BOUND_MS);
         } finally {
           await pool.close();
         }
         expect(pool.connectionCount()).toBe(0);
         expect(pool.stats().leases).toBe(0);
-        await waitFor(() => server.sockets.slice(firstSocket).every((s) => s.closed), 'the server to see every socket close', 1_000);
+        await waitFor(() => server.sockets.slice(firstSocket).every((s) => s.closed), 'the server to see every socket close', SETTLE_BOUND_MS);
       }),
       { numRuns: 400 },
     );

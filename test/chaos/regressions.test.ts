@@ -159,7 +159,9 @@ describe('fixed (issue 7): a PooledAgent request aborted while it waits for a co
       let ended = false;
       second.on('close', () => (ended = true));
       abort.abort();
-      await waitFor(() => ended && pool.stats().waiters === 0, 'the aborted request to end and leave the queue', 500);
+      // The acquire timeout runs on the virtual clock: without the fix this never holds, so the
+      // default bound (a bound on a hang, sized for a loaded machine) still tells the two apart.
+      await waitFor(() => ended && pool.stats().waiters === 0, 'the aborted request to end and leave the queue');
     } finally {
       for (const res of responses) res.end('done');
       clock.advanceBy(30_000);
@@ -187,7 +189,8 @@ describe('fixed (issue 7): a PooledAgent response nobody listens for is never di
       req.on('error', () => undefined);
       let closed = false;
       req.on('close', () => (closed = true));
-      await waitFor(() => closed && pool.stats().leases === 0, 'the response to be discarded and the lease released', 500);
+      // The server never times the connection out (keepAliveTimeout 0): without the fix this never holds.
+      await waitFor(() => closed && pool.stats().leases === 0, 'the response to be discarded and the lease released');
       expect(pool.stats().idle).toBe(1);
     } finally {
       await pool.close();
