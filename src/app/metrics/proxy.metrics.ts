@@ -21,7 +21,23 @@ export interface ProxiedRequest {
 }
 
 /** Methods kept as label values; any other counts as `OTHER`, so that clients cannot add series. */
-const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+const METHOD_LABELS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'OTHER'] as const;
+const OTHER_METHOD = METHOD_LABELS.length - 1;
+const METHOD_INDEX = new Map<string, number>(METHOD_LABELS.slice(0, OTHER_METHOD).map((method, index) => [method, index]));
+
+const OUTCOMES: readonly ProxyOutcome[] = ['ok', 'upstream_error', 'aborted', 'rejected'];
+const OUTCOME_INDEX = new Map<ProxyOutcome, number>(OUTCOMES.map((outcome, index) => [outcome, index]));
+/** The histogram's label sets, made once (prom-client reads them, it does not keep them). */
+const OUTCOME_LABELS: Readonly<Record<ProxyOutcome, { readonly outcome: ProxyOutcome }>> = {
+  ok: { outcome: 'ok' },
+  upstream_error: { outcome: 'upstream_error' },
+  aborted: { outcome: 'aborted' },
+  rejected: { outcome: 'rejected' },
+};
+
+function methodIndexOf(method: string): number {
+  return METHOD_INDEX.get(method) ?? METHOD_INDEX.get(method.toUpperCase()) ?? OTHER_METHOD;
+}
 
 /**
  * The proxy's own metrics, next to the pool's: `gateway_proxy_requests_total{method,status,outcome}`
@@ -34,6 +50,13 @@ export class ProxyMetrics implements OnApplicationShutdown {
   readonly #requests: Counter<'method' | 'status' | 'outcome'>;
   readonly #duration: Histogram<'outcome'>;
   readonly #listeners = new Set<(request: ProxiedRequest) => void>();
+  /**
+   * Requests not yet added to the counter, by label set (a number: status, method and outcome
+   * indexes): a Map increment per request, and prom-client's `inc()` (which builds and hashes
+   * its label set) once per label set per scrape, in the counter's `collect()`. At most one
+   * entry per series, as in the counter itself.
+   */
+  readonly #uncounted = new Map<number, number>();
 
   constructor(registry: Registry) {
     this.#registry = registry;
@@ -42,6 +65,7 @@ export class ProxyMetrics implements OnApplicationShutdown {
       help: 'Requests proxied to the upstream, by method, status answered and outcome.',
       labelNames: ['method', 'status', 'outcome'],
       registers: [registry],
+      collect: () => this.#count(),
     });
     this.#duration = new Histogram({
       name: 'gateway_proxy_request_duration_seconds',
@@ -54,13 +78,25 @@ export class ProxyMetrics implements OnApplicationShutdown {
 
   /** Records one proxied request. */
   observe(method: string, status: number, outcome: ProxyOutcome, seconds: number): void {
-    const upper = method.toUpperCase();
-    this.#requests.inc({ method: KNOWN_METHODS.has(upper) ? upper : 'OTHER', status: String(status), outcome });
-    this.#duration.observe({ outcome }, seconds);
+    const series = (status * METHOD_LABELS.length + methodIndexOf(method)) * OUTCOMES.length + (OUTCOME_INDEX.get(outcome) as number);
+    this.#uncounted.set(series, (this.#uncounted.get(series) ?? 0) + 1);
+    this.#duration.observe(OUTCOME_LABELS[outcome], seconds);
     if (this.#listeners.size > 0) {
       const request: ProxiedRequest = { method, status, outcome, seconds };
       for (const listener of this.#listeners) listener(request);
     }
+  }
+
+  /** Adds the requests recorded since the last scrape to the counter (its `collect()`). */
+  #count(): void {
+    for (const [series, requests] of this.#uncounted) {
+      const outcome = OUTCOMES[series % OUTCOMES.length] as ProxyOutcome;
+      const rest = Math.floor(series / OUTCOMES.length);
+      const method = METHOD_LABELS[rest % METHOD_LABELS.length] as string;
+      const status = String(Math.floor(rest / METHOD_LABELS.length));
+      this.#requests.inc({ method, status, outcome }, requests);
+    }
+    this.#uncounted.clear();
   }
 
   /** Tells `listener` of every request recorded from now on (the OTLP export does); returns what stops it. */

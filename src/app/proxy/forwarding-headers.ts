@@ -44,10 +44,8 @@ function forwardedValue(value: string): string {
 function forwardedElement(client: string | undefined, host: string | undefined, protocol: string): string {
   // RFC 7239 §6: an IPv6 node is bracketed (and so quoted); an unknown one is "unknown".
   const node = client === undefined ? 'unknown' : client.includes(':') ? `[${client}]` : client;
-  const parts = [`for=${forwardedValue(node)}`];
-  if (host !== undefined) parts.push(`host=${forwardedValue(host)}`);
-  parts.push(`proto=${protocol}`);
-  return parts.join(';');
+  // Concatenated, not an array joined: this runs for every proxied request.
+  return host === undefined ? `for=${forwardedValue(node)};proto=${protocol}` : `for=${forwardedValue(node)};host=${forwardedValue(host)};proto=${protocol}`;
 }
 
 /**
