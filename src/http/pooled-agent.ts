@@ -13,6 +13,7 @@ import { AgentSocketLists } from './agent-sockets.js';
 import { asPeerConnectError } from './connect-failure.js';
 import { UnsupportedTransportError } from './errors.js';
 import { parseKeepAliveTimeout } from './keep-alive-hint.js';
+import { hasPendingRead } from './pending-read.js';
 import { loadTimeSetImmediate } from './load-time-timers.js';
 
 export type { PooledAgentOptions } from './agent-options.js';
@@ -66,7 +67,9 @@ const pooledSockets = new WeakSet<net.Socket>();
  * true`, the signal Node documents for the caller's own retry. What the agent does is make
  * that rare: an idle connection that the server closed, half-closed, reset or wrote to is
  * found unfit and replaced before reuse, and a reused connection is handed over only after
- * one turn of the event loop, so that a FIN or RST already on its way is read first.
+ * one turn of the event loop, so that a FIN or RST already on its way is read first. Where
+ * Node's sockets can tell (Node 24), what waits unread in the kernel counts too, as for
+ * Node's own agent there: see {@link hasPendingRead}.
  *
  * Leaks: a response whose body is never read holds its connection; the pool's
  * `leakDetectionThreshold` reports it (`lease-held-too-long`, naming the request).
@@ -166,7 +169,8 @@ export class PooledAgent extends HttpsAgent implements ExchangeOwner {
     this.#lists.leasing(name);
     // undici's idle-socket validation: a reused connection waits one turn of the event loop,
     // so that a FIN, RST or stray bytes already on their way are read first and the request
-    // goes to a fresh connection instead of a closed one.
+    // goes to a fresh connection instead of a closed one. #assignValidated also asks the kernel
+    // (on Node 24): that turn polls no network when the request comes from a response's 'end'.
     if (ready !== null) {
       loadTimeSetImmediate(() => this.#assignValidated(req, ready, address, name));
       return;
@@ -288,7 +292,9 @@ export class PooledAgent extends HttpsAgent implements ExchangeOwner {
   }
 
   #assignValidated(req: AgentRequest, lease: Lease, address: AddressInput, name: string): void {
-    if (lease.transport.isHealthy?.() !== false) {
+    const transport = lease.transport;
+    // What the event loop has read (isHealthy), then what it has not read yet (the kernel's).
+    if (transport.isHealthy?.() !== false && !(transport instanceof SocketTransport && hasPendingRead(transport.socket))) {
       this.#assign(req, lease, name);
       return;
     }
