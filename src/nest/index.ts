@@ -61,5 +61,5 @@ export { POOL_EVENT_TYPES, matchesPoolEventFilter, parsePoolEventFilter } from '
 export type { PoolEventFilter, PoolEventFilterQuery } from './pool-event.filter.js';
 export { redactText, serializePoolEvent, toSafeError } from './pool-event.serializer.js';
 export type { SafeError, SerializedPoolEvent } from './pool-event.serializer.js';
-export { SseEventWriter } from './sse-event.writer.js';
+export { DEFAULT_SSE_FLUSH_INTERVAL_MS, SseEventWriter } from './sse-event.writer.js';
 export type { SseEventWriterOptions, SseMessage, SseStreamStats } from './sse-event.writer.js';

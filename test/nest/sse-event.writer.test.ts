@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
-import { SseEventWriter } from '../../src/nest/index.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { DEFAULT_SSE_FLUSH_INTERVAL_MS, SseEventWriter } from '../../src/nest/index.js';
 
 /**
  * A response whose client reads only when told: while it does not, writes pile up in the
@@ -60,15 +60,15 @@ class FakeResponse extends Writable {
   }
 }
 
-/** One turn of the event loop: the writer sends what it was given in a turn at the end of it. */
+/** One turn of the event loop: with flushIntervalMs 0, the writer sends what it was given in a turn at the end of it. */
 function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-/** A writer on a fresh response, opened, its first comment flushed. */
+/** A writer on a fresh response that writes at the end of each turn, opened, its first comment flushed. */
 async function writer(max: number): Promise<{ response: FakeResponse; sse: SseEventWriter }> {
   const response = new FakeResponse();
-  const sse = new SseEventWriter(response as unknown as ServerResponse, { maxBufferedEvents: max });
+  const sse = new SseEventWriter(response as unknown as ServerResponse, { maxBufferedEvents: max, flushIntervalMs: 0 });
   sse.open();
   await nextTurn();
   return { response, sse };
@@ -204,5 +204,42 @@ describe('SseEventWriter', () => {
     stuck.sse.end();
     expect(stuck.response.destroyed).toBe(true);
     expect(stuck.sse.stats.queued).toBe(0);
+  });
+
+  describe('flush interval', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('by default writes what came within 20 ms in one write, the first comment at once', () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'setImmediate'] });
+      const response = new FakeResponse();
+      const sse = new SseEventWriter(response as unknown as ServerResponse, { maxBufferedEvents: 10 });
+      sse.open();
+      expect(response.text).toBe(': connected\n\n');
+      sse.send({ id: 1, event: 'e', data: 'x' });
+      vi.advanceTimersByTime(DEFAULT_SSE_FLUSH_INTERVAL_MS - 1);
+      sse.send({ id: 2, event: 'e', data: 'x' });
+      expect(response.written).toEqual([]);
+      vi.advanceTimersByTime(1);
+      expect(response.chunks).toHaveLength(2);
+      expect(response.written).toEqual(['e:1', 'e:2']);
+      // The next event starts a new interval; end() writes what is pending at once.
+      sse.send({ id: 3, event: 'e', data: 'x' });
+      sse.end();
+      expect(response.written).toEqual(['e:1', 'e:2', 'e:3']);
+      expect(response.writableEnded).toBe(true);
+      expect(vi.getTimerCount()).toBe(1); // the interval's timer, which finds nothing to write
+      vi.runAllTimers();
+      expect(response.chunks).toHaveLength(3);
+    });
+
+    it('refuses an interval that is not a number of milliseconds >= 0, naming the option', () => {
+      for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY, '20' as unknown as number]) {
+        expect(() => new SseEventWriter(new FakeResponse() as unknown as ServerResponse, { maxBufferedEvents: 1, flushIntervalMs: bad })).toThrow(
+          expect.objectContaining({ code: 'ERR_INVALID_OPTION', message: expect.stringContaining('flushIntervalMs') }),
+        );
+      }
+    });
   });
 });

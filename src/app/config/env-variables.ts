@@ -129,8 +129,9 @@ export const ENV_VARIABLES = {
     parse: routePath,
   }),
   EVENT_STREAMS_MAX: withDefault({
-    // Every stream is written every event: at full load, each reader that reads everything costs
-    // about 3% of the gateway's CPU (bench/RESULTS.md, event streams); 8 stay within a fifth.
+    // Every stream is written every event: at full load the first reader of everything costs the
+    // gateway about a fifth of its CPU per request (the events are built and serialised, and the
+    // reader shares the machine), each further one about 1.3% (bench/RESULTS.md, event streams).
     default: '8',
     description: 'event streams (`/pool/events` and `/pool/cleanup-ticks` together) open at once; past it: 503 with `Retry-After`',
     parse: integer(0),
