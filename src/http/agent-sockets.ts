@@ -166,3 +166,13 @@ function removeFrom(lists: Record<string, Socket[]>, name: string, socket: Socke
   if (list.length === 0) delete lists[name];
   return true;
 }
+
+/** As Node's agent: a free socket that stays idle past the agent's `timeout` is closed. */
+export function idleTimeoutOnFree(socket: Socket, timeoutMs: number): void {
+  socket.setTimeout(timeoutMs);
+  if (!socket.listeners('timeout').includes(closeIfFree)) socket.on('timeout', closeIfFree);
+}
+
+function closeIfFree(this: Socket): void {
+  if (AgentSocketLists.isListedFree(this)) this.destroy();
+}

@@ -9,7 +9,7 @@ import { addressOfRequest, connectionOptions, nameOptions, type RequestOptions }
 import { agentConnectorOf, connectWith, lookupPartition, type AgentConnector } from './agent-connector.js';
 import { AgentExchange, type ExchangeOwner } from './agent-exchange.js';
 import { resolveAgentOptions, type PooledAgentOptions } from './agent-options.js';
-import { AgentSocketLists } from './agent-sockets.js';
+import { AgentSocketLists, idleTimeoutOnFree } from './agent-sockets.js';
 import { asPeerConnectError } from './connect-failure.js';
 import { UnsupportedTransportError } from './errors.js';
 import { parseKeepAliveTimeout } from './keep-alive-hint.js';
@@ -393,14 +393,4 @@ function announceConnect(req: ClientRequest, socket: net.Socket): void {
       if (socket instanceof TLSSocket) socket.emit('secureConnect');
     }),
   );
-}
-
-/** As Node's agent: a free socket that stays idle past the agent's `timeout` is closed. */
-function idleTimeoutOnFree(socket: net.Socket, timeoutMs: number): void {
-  socket.setTimeout(timeoutMs);
-  if (!socket.listeners('timeout').includes(closeIfFree)) socket.on('timeout', closeIfFree);
-}
-
-function closeIfFree(this: net.Socket): void {
-  if (AgentSocketLists.isListedFree(this)) this.destroy();
 }
