@@ -1,0 +1,338 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { CHUNKED_PROBLEM, ChunkedBodyDecoder } from './chunked-body.js';
+import { headTooLarge, H1_PROBLEMS } from './problems.js';
+import { HEAD_COMPLETE, LINE_PROBLEM, ResponseHeadBuilder } from './response-head.js';
+
+/** Default limit of a response head (status line + fields + empty line), as Node's maxHeaderSize. */
+export const DEFAULT_MAX_HEAD_BYTES = 16 * 1024;
+
+/** A final response head, as {@link H1ResponseSink.onHead} receives it. */
+export interface H1ResponseHead {
+  /** 3 digits, 100-999 as sent (the caller judges the range). */
+  readonly statusCode: number;
+  /** Reason phrase, '' when none. */
+  readonly statusMessage: string;
+  readonly httpVersion: '1.0' | '1.1';
+  /** Lower-case names; repeated fields combined exactly as Node's IncomingMessage.headers does (set-cookie an array; the fields Node keeps only the first of; cookie joined with '; '; others joined with ', '). */
+  readonly headers: IncomingHttpHeaders;
+  /** May the connection carry another exchange after this message: HTTP/1.1 unless `Connection: close`; HTTP/1.0 only with `Connection: keep-alive`; never when the body is delimited by the close. */
+  readonly keepAlive: boolean;
+  /** How the body is delimited: a byte count (0: no body), 'chunked', or 'until-close'. */
+  readonly body: number | 'chunked' | 'until-close';
+}
+
+/** What {@link H1ResponseParser} tells as it reads an answer. */
+export interface H1ResponseSink {
+  /** A 1xx head (100, 102, 103 ...; 101 too, after which the parser stops by itself: what follows is not HTTP/1.1). */
+  onInterim(statusCode: number, headers: IncomingHttpHeaders): void;
+  /** The final head. */
+  onHead(head: H1ResponseHead): void;
+  /** Body bytes, chunk framing removed: subarrays of the pushed buffers (no copy). */
+  onBody(chunk: Buffer): void;
+  /** The message is complete. `trailingBytes`: bytes that followed it in the same push (not parsed: the caller decides; a non-pipelining client discards the connection). */
+  onEnd(trailingBytes: number): void;
+}
+
+// What the parser is doing (numbers: the hot switch compares small integers).
+/** No exchange expected: expect() was never called. */
+const IDLE = 0;
+const HEAD = 1;
+const LENGTH = 2;
+const CHUNKED = 3;
+const UNTIL_CLOSE = 4;
+/** onEnd was called; expect() comes next. */
+const ENDED = 5;
+/** A problem, stop(), or a 101: everything is ignored until expect(). */
+const IGNORING = 6;
+
+const CRLF_CRLF = Buffer.from('\r\n\r\n', 'latin1');
+const LF = 0x0a;
+
+/** Buffer's own latin1 decoder, without toString()'s encoding dispatch (it is on every Buffer, though @types/node does not say so). */
+type Latin1Slicer = Buffer & { latin1Slice(start: number, end: number): string };
+
+/**
+ * A strict, incremental HTTP/1.1 response parser (RFC 9112) for the gateway's upstream client:
+ * it reads an answer as a node:http client would, but rejects everything ambiguous (bare CR or
+ * LF, obs-fold, control characters, whitespace before a colon, Content-Length with
+ * Transfer-Encoding, a transfer coding other than chunked, repeated or malformed lengths),
+ * since the gateway forwards what it reads to a client whose parser may disagree.
+ *
+ * Fast where it counts: a head that arrives in one read is found with one Buffer search,
+ * decoded to one latin1 string and checked with charCode loops; body bytes come out as
+ * subarrays of the pushed buffers. A head spread over reads is checked line by line as the
+ * lines complete, with the same checks in the same order (same answer for any split).
+ */
+export class H1ResponseParser {
+  private readonly maxHeadBytes: number;
+  private readonly head = new ResponseHeadBuilder();
+  private readonly chunked: ChunkedBodyDecoder;
+  private phase: number = IDLE;
+  /** Bumped by expect() and stop(): a callback that called either ends the push it came from. */
+  private epoch = 0;
+  private method = '';
+  /** Bytes of the current head taken so far (lines complete), and the start of a line a read ended in. */
+  private headBytes = 0;
+  private headPartial = '';
+  private sawBytes = false;
+  private remaining = 0;
+  /** The problem the current push met, returned once its loop unwinds. */
+  private pushProblem: string | null = null;
+
+  constructor(
+    private readonly sink: H1ResponseSink,
+    options?: { maxHeadBytes?: number },
+  ) {
+    const maxHeadBytes = options?.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES;
+    if (!Number.isSafeInteger(maxHeadBytes) || maxHeadBytes < 1) {
+      throw new RangeError(`maxHeadBytes must be a positive integer (bytes), got ${String(maxHeadBytes)}: leave it out for ${DEFAULT_MAX_HEAD_BYTES}.`);
+    }
+    this.maxHeadBytes = maxHeadBytes;
+    this.chunked = new ChunkedBodyDecoder(maxHeadBytes, (data) => this.body(data));
+  }
+
+  /** Ready for the answer to a request of `method` (HEAD: no body whatever the head says). Resets all state; callable again for the next exchange on the same connection. */
+  expect(method: string): void {
+    this.epoch++;
+    this.method = method;
+    this.phase = HEAD;
+    this.startHead();
+    this.sawBytes = false;
+  }
+
+  /** Feeds bytes. Returns null, or a problem phrase once the bytes cannot be an HTTP/1.1 answer; after a problem the parser ignores everything until expect(). */
+  push(chunk: Buffer): string | null {
+    const length = chunk.length;
+    if (length === 0) return null;
+    const epoch = this.epoch;
+    this.pushProblem = null;
+    let offset = 0;
+    switch (this.phase) {
+      case IDLE:
+        return this.fail(H1_PROBLEMS.bytesUnasked);
+      case ENDED:
+        return this.fail(H1_PROBLEMS.bytesAfterAnswer);
+      case IGNORING:
+        return null;
+    }
+    this.sawBytes = true;
+    while (offset < length) {
+      switch (this.phase) {
+        case HEAD:
+          offset = this.headPartial === '' && this.headBytes === 0 ? this.readWholeHead(chunk, offset) : this.readHeadLines(chunk, offset);
+          // A complete head with no body ends the message: the rest of the push is trailing.
+          if (offset >= 0 && this.ended) return this.finish(length - offset);
+          break;
+        case LENGTH: {
+          const take = Math.min(this.remaining, length - offset);
+          this.remaining -= take;
+          this.sink.onBody(chunk.subarray(offset, offset + take));
+          if (this.epoch !== epoch) return null;
+          offset += take;
+          if (this.remaining === 0) return this.finish(length - offset);
+          break;
+        }
+        case CHUNKED:
+          offset = this.chunked.decode(chunk, offset);
+          if (this.epoch !== epoch) return null;
+          if (offset === CHUNKED_PROBLEM) return this.fail(this.chunked.problem);
+          if (this.chunked.complete) return this.finish(length - offset);
+          break;
+        case UNTIL_CLOSE:
+          this.sink.onBody(offset === 0 ? chunk : chunk.subarray(offset));
+          return null;
+        default:
+          return null;
+      }
+      if (this.epoch !== epoch) return null;
+      // A problem, or a 101 after which nothing is read.
+      if (offset < 0) return this.pushProblem;
+    }
+    return null;
+  }
+
+  /** The connection ended (EOF): completes an 'until-close' body (onEnd(0)) and returns null; otherwise returns a problem; null if nothing was pending (between messages). */
+  end(): string | null {
+    switch (this.phase) {
+      case UNTIL_CLOSE:
+        this.phase = ENDED;
+        this.sink.onEnd(0);
+        return null;
+      case HEAD:
+        return this.fail(this.sawBytes ? H1_PROBLEMS.closedEarly : H1_PROBLEMS.closedBeforeAnswer);
+      case LENGTH:
+      case CHUNKED:
+        return this.fail(H1_PROBLEMS.closedEarly);
+      default:
+        return null;
+    }
+  }
+
+  /** The sink's owner stops parsing (it refused what it got): every later callback is suppressed, push() returns null and does nothing until expect(). Callable from inside a sink callback: the parser must check after each callback and stop at once. */
+  stop(): void {
+    this.epoch++;
+    this.phase = IGNORING;
+  }
+
+  /** Whether the message ended (read through a getter: inside push()'s switch the compiler would narrow the phase). */
+  private get ended(): boolean {
+    return this.phase === ENDED;
+  }
+
+  private fail(problem: string): string {
+    this.phase = IGNORING;
+    this.pushProblem = problem;
+    return problem;
+  }
+
+  private failAt(problem: string): number {
+    this.fail(problem);
+    return -1;
+  }
+
+  private startHead(): void {
+    this.head.reset();
+    this.headBytes = 0;
+    this.headPartial = '';
+  }
+
+  /**
+   * The common case: a head that starts at `offset` and ends in this read. One search for the
+   * empty line, one latin1 string, its lines checked in place. Anything else (the head goes
+   * on in the next read, or it is over the limit) goes line by line.
+   */
+  private readWholeHead(chunk: Buffer, offset: number): number {
+    const emptyLine = chunk.indexOf(CRLF_CRLF, offset);
+    if (emptyLine < 0 || emptyLine + 4 - offset > this.maxHeadBytes) return this.readHeadLines(chunk, offset);
+    const end = emptyLine + 4;
+    const text = (chunk as Latin1Slicer).latin1Slice(offset, end);
+    const head = this.head;
+    let start = 0;
+    for (;;) {
+      const lf = text.indexOf('\n', start);
+      const line = head.line(text, start, lf);
+      if (line === LINE_PROBLEM) return this.failAt(head.problem);
+      if (line === HEAD_COMPLETE) return this.headComplete(end);
+      start = lf + 1;
+    }
+  }
+
+  /** A head spread over reads: each line checked as it completes, the size counted as lines come. */
+  private readHeadLines(chunk: Buffer, offset: number): number {
+    const limit = this.maxHeadBytes;
+    const head = this.head;
+    let pos = offset;
+    for (;;) {
+      const lf = chunk.indexOf(LF, pos);
+      const taken = (lf < 0 ? chunk.length : lf + 1) - pos;
+      if (this.headBytes + this.headPartial.length + taken > limit) return this.failAt(headTooLarge(limit));
+      if (lf < 0) {
+        this.headPartial += (chunk as Latin1Slicer).latin1Slice(pos, chunk.length);
+        return chunk.length;
+      }
+      const text = this.headPartial + (chunk as Latin1Slicer).latin1Slice(pos, lf + 1);
+      this.headPartial = '';
+      this.headBytes += text.length;
+      pos = lf + 1;
+      const line = head.line(text, 0, text.length - 1);
+      if (line === LINE_PROBLEM) return this.failAt(head.problem);
+      if (line === HEAD_COMPLETE) return this.headComplete(pos);
+    }
+  }
+
+  /** A head is in: an interim one is passed on, a final one decides how the body is read. Returns where reading goes on. */
+  private headComplete(offset: number): number {
+    const head = this.head;
+    const epoch = this.epoch;
+    const framingProblem = this.framingProblem();
+    if (framingProblem !== null) return this.failAt(framingProblem);
+    const statusCode = head.statusCode;
+    if (statusCode < 200) {
+      this.sink.onInterim(statusCode, head.headers);
+      if (this.epoch !== epoch) return -1;
+      // 101: what follows is another protocol, which the gateway does not carry.
+      if (statusCode === 101) {
+        this.phase = IGNORING;
+        return -1;
+      }
+      this.startHead();
+      return offset;
+    }
+    let body: number | 'chunked' | 'until-close';
+    if (this.method === 'HEAD' || statusCode === 204 || statusCode === 304) body = 0;
+    else if (head.transferEncodingCount > 0) body = 'chunked';
+    else if (head.contentLengthCount > 0) body = Number(head.contentLength);
+    else body = 'until-close';
+    const keepAlive = body !== 'until-close' && this.keepAlive();
+    this.sink.onHead({ statusCode, statusMessage: head.statusMessage, httpVersion: head.httpVersion, headers: head.headers, keepAlive, body });
+    if (this.epoch !== epoch) return -1;
+    if (body === 0) {
+      // push() calls onEnd with the bytes after `offset`.
+      this.phase = ENDED;
+      return offset;
+    }
+    if (body === 'chunked') {
+      this.chunked.reset();
+      this.phase = CHUNKED;
+    } else if (body === 'until-close') {
+      this.phase = UNTIL_CLOSE;
+    } else {
+      this.remaining = body;
+      this.phase = LENGTH;
+    }
+    return offset;
+  }
+
+  /** Content-Length and Transfer-Encoding checked on every head, with or without a body: an answer that states them wrongly is not trusted. */
+  private framingProblem(): string | null {
+    const head = this.head;
+    if (head.transferEncodingCount > 0) {
+      if (head.contentLengthCount > 0) return H1_PROBLEMS.bothLengthAndChunked;
+      const coding = head.transferEncoding;
+      // One field, exactly `chunked`: the gateway re-frames bodies and cannot carry another coding.
+      if (head.transferEncodingCount > 1 || coding.length !== 7 || coding.toLowerCase() !== 'chunked') return H1_PROBLEMS.notChunked;
+      return null;
+    }
+    if (head.contentLengthCount === 0) return null;
+    // Node's parser rejects a repeated Content-Length even with equal values: as strict here.
+    if (head.contentLengthCount > 1) return H1_PROBLEMS.lengthRepeated;
+    const value = head.contentLength;
+    if (value.length === 0) return H1_PROBLEMS.lengthNotANumber;
+    for (let i = 0; i < value.length; i++) {
+      const c = value.charCodeAt(i);
+      if (c < 0x30 || c > 0x39) return H1_PROBLEMS.lengthNotANumber;
+    }
+    if (Number(value) > Number.MAX_SAFE_INTEGER) return H1_PROBLEMS.lengthTooLarge;
+    return null;
+  }
+
+  /** RFC 9112 section 9.3: HTTP/1.1 persists unless `close`; HTTP/1.0 only with `keep-alive`. */
+  private keepAlive(): boolean {
+    const head = this.head;
+    const connection = head.headers.connection;
+    const http11 = head.httpVersion === '1.1';
+    if (connection === undefined) return http11;
+    let close = false;
+    let keepAlive = false;
+    for (const option of connection.split(',')) {
+      const token = option.trim().toLowerCase();
+      if (token === 'close') close = true;
+      else if (token === 'keep-alive') keepAlive = true;
+    }
+    return !close && (http11 || keepAlive);
+  }
+
+  /** Body data out; false when the sink stopped or restarted the parser from the callback. */
+  private body(data: Buffer): boolean {
+    const epoch = this.epoch;
+    this.sink.onBody(data);
+    return this.epoch === epoch;
+  }
+
+  /** The message is complete, `trailing` bytes after it in this push. */
+  private finish(trailing: number): null {
+    this.phase = ENDED;
+    this.sink.onEnd(trailing);
+    return null;
+  }
+}
