@@ -1,12 +1,49 @@
 // The backends of a simulated Service, in a thread of their own (their own event loop, as a
 // pod's server has): one HTTP/1.1 server per loopback address, all on one port, each answering
 // every request with its address. Driven by messages from BackendFleet (backends.ts).
+// Each connection a backend closes is recorded with its place in the order of events shared
+// with the test's thread (event-order.ts), so that the test can tell whether a request it lost
+// on that connection was made before or after the backend had closed it.
 import { once } from 'node:events';
 import * as http from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
 
-/** @type {{ addresses: string[] }} */
-const { addresses } = workerData;
+/** @type {{ addresses: string[], order: SharedArrayBuffer }} */
+const { addresses, order } = workerData;
+const count = new Int32Array(order);
+
+/**
+ * The connections the backends closed: which (the backend's address, then the client's
+ * address and port, as the client names it: `127.0.0.2 127.0.0.1:40000`) and when, in the
+ * shared order of events.
+ * @type {Array<{ connection: string, at: number }>}
+ */
+const closes = [];
+
+/**
+ * Records when the backend closes `socket`: right after its `destroy()` returns (the kernel
+ * has sent the FIN, or a RST if the client's bytes were unread; over loopback the kernel
+ * hands it to the client's socket within that call, unless it is so loaded that it defers
+ * its network work), or once an `end()` has sent the FIN (its 'finish', a little later),
+ * whichever comes first. A connection the client closed first is recorded too; no request
+ * is lost on those.
+ */
+function recordCloseOf(socket, backend) {
+  const connection = `${backend} ${socket.remoteAddress}:${socket.remotePort}`;
+  let recorded = false;
+  const record = () => {
+    if (recorded) return;
+    recorded = true;
+    closes.push({ connection, at: Atomics.add(count, 0, 1) + 1 });
+  };
+  const destroy = socket.destroy;
+  socket.destroy = function destroyAndRecord(...args) {
+    const result = destroy.apply(this, args);
+    record();
+    return result;
+  };
+  socket.once('finish', record);
+}
 
 class Backend {
   constructor(address) {
@@ -25,6 +62,7 @@ class Backend {
     server.keepAliveTimeout = 0;
     server.on('connection', (socket) => {
       socket.on('error', () => undefined);
+      recordCloseOf(socket, this.address);
       this.sockets.set(socket, 0);
       socket.once('close', () => this.sockets.delete(socket));
     });
@@ -106,6 +144,7 @@ parentPort.on('message', async ({ id, command, address }) => {
     let result = null;
     if (command === 'stop') result = await backends.get(address).stop();
     else if (command === 'restart') await backends.get(address).listen(port);
+    else if (command === 'closes') result = closes;
     else if (command === 'close') for (const backend of backends.values()) await backend.close();
     parentPort.postMessage({ id, result });
   } catch (error) {

@@ -1,7 +1,15 @@
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
+import { EventOrder } from './event-order.js';
 
 const WORKER = new URL('./backend-fleet.worker.mjs', import.meta.url);
+
+/** A connection a backend closed, and when (a number of the fleet's {@link EventOrder}). */
+export interface ConnectionClose {
+  /** The backend's address, then the client's address and port: `127.0.0.2 127.0.0.1:40000`. */
+  readonly connection: string;
+  readonly at: number;
+}
 
 /**
  * The backends of a simulated Service: one HTTP/1.1 server per loopback address, all on one
@@ -13,12 +21,18 @@ const WORKER = new URL('./backend-fleet.worker.mjs', import.meta.url);
 export class BackendFleet {
   readonly port: number;
   readonly addresses: readonly string[];
+  /**
+   * The order of events the backends record their closes in ({@link closes}), shared with
+   * this thread: a client takes a number from it to place its own events among the closes.
+   */
+  readonly order: EventOrder;
   readonly #worker: Worker;
   readonly #pending = new Map<number, { resolve: (result: unknown) => void; reject: (error: Error) => void }>();
   #nextId = 1;
 
-  private constructor(worker: Worker, port: number, addresses: readonly string[]) {
+  private constructor(worker: Worker, port: number, addresses: readonly string[], order: EventOrder) {
     this.#worker = worker;
+    this.order = order;
     this.port = port;
     this.addresses = addresses;
     worker.on('message', (message: { id: number; result?: unknown; error?: string }) => {
@@ -32,11 +46,12 @@ export class BackendFleet {
 
   /** Starts backends on every one of `addresses`, on one free port. */
   static async start(addresses: readonly string[]): Promise<BackendFleet> {
-    const worker = new Worker(WORKER, { workerData: { addresses } });
+    const order = new EventOrder();
+    const worker = new Worker(WORKER, { workerData: { addresses, order: order.buffer } });
     const [message] = (await Promise.race([once(worker, 'message'), once(worker, 'error').then(([error]) => Promise.reject(error as Error))])) as [
       { ready: number },
     ];
-    return new BackendFleet(worker, message.ready, addresses);
+    return new BackendFleet(worker, message.ready, addresses, order);
   }
 
   /**
@@ -53,6 +68,11 @@ export class BackendFleet {
   /** Starts the backend on `address` again, on the same port (the new pod). */
   async restart(address: string): Promise<void> {
     await this.#call('restart', address);
+  }
+
+  /** Every connection the backends closed so far (and those their clients closed first), in order. */
+  closes(): Promise<ConnectionClose[]> {
+    return this.#call('closes') as Promise<ConnectionClose[]>;
   }
 
   /** Closes every connection and server, and the thread. */

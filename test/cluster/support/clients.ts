@@ -1,6 +1,7 @@
 import * as http from 'node:http';
 import type * as net from 'node:net';
 import { request, type Dispatcher } from 'undici';
+import type { RequestTracer } from './request-tracer.js';
 
 /** One GET through an undici Dispatcher (the pool's), resolving with the body: the backend that answered. */
 export function getVia(dispatcher: Dispatcher, url: string): () => Promise<string> {
@@ -14,21 +15,32 @@ export function getVia(dispatcher: Dispatcher, url: string): () => Promise<strin
 
 /**
  * One GET through a Node `http.Agent` (the pool's `PooledAgent`, or Node's own), resolving with
- * the body. `lookup` resolves the host for agents that make their own sockets (Node's).
+ * the body. `lookup` resolves the host for agents that make their own sockets (Node's). With a
+ * `tracer`, a failed request rejects with a LostRequestError that says when it was made and on
+ * which connection.
  */
-export function getWithAgent(agent: http.Agent, url: string, lookup?: net.LookupFunction): () => Promise<string> {
+export function getWithAgent(agent: http.Agent, url: string, lookup?: net.LookupFunction, tracer?: RequestTracer): () => Promise<string> {
   return () =>
     new Promise<string>((resolve, reject) => {
-      const req = http.get(url, { agent, ...(lookup ? { lookup } : {}) }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', reject);
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString();
-          if (res.statusCode !== 200) reject(new Error(`status ${res.statusCode}: ${text}`));
-          else resolve(text);
+      let fail: (error: Error) => void = reject;
+      const get = () =>
+        http.get(url, { agent, ...(lookup ? { lookup } : {}) }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('error', (error) => fail(error));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString();
+            if (res.statusCode !== 200) fail(new Error(`status ${res.statusCode}: ${text}`));
+            else resolve(text);
+          });
         });
-      });
-      req.on('error', reject);
+      let req: http.ClientRequest;
+      if (tracer === undefined) req = get();
+      else {
+        const traced = tracer.made(get);
+        req = traced.req;
+        fail = (error) => reject(traced.lost(error));
+      }
+      req.on('error', (error) => fail(error));
     });
 }
