@@ -59,7 +59,8 @@ const ACCEPTED: Record<string, Case> = {
     expected: { head: { headers: { 'x-a': 'a \tb', 'x-b': '', 'x-c': '', 'x-d': '\xff\x80', 'content-length': '0' } } },
   },
   'every tchar in a name': { answer: "HTTP/1.1 200 OK\r\n!#$%&'*+-.^_`|~09azAZ: v\r\nContent-Length: 0\r\n\r\n", expected: { head: { headers: { "!#$%&'*+-.^_`|~09azaz": 'v', 'content-length': '0' } } } },
-  'Content-Length with OWS and leading zeros': { answer: 'HTTP/1.1 200 OK\r\nContent-Length: \t0002 \r\n\r\nok', expected: { head: { body: 2 }, body: 'ok' } },
+  'Transfer-Encoding: chunked with spaces after it, a tab before it': { answer: 'HTTP/1.1 200 OK\r\nTransfer-Encoding:\tchunked  \r\n\r\n2\r\nok\r\n0\r\n\r\n', expected: { head: { body: 'chunked', headers: { 'transfer-encoding': 'chunked' } }, body: 'ok' } },
+  'Content-Length with OWS and leading zeros': { answer: 'HTTP/1.1 200 OK\r\nContent-Length: \t0002  \r\n\r\nok', expected: { head: { body: 2 }, body: 'ok' } },
   'Content-Length 0: the end at once, the bytes after it trailing': { answer: 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nextra', expected: { head: { body: 0 }, body: '', endedAt: 38 } },
   'bytes after a Content-Length body are trailing': { answer: 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n\r\n', expected: { body: 'ok', endedAt: 40 } },
   'the answer to HEAD has no body whatever the head says': { method: 'HEAD', answer: 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n', expected: { head: { body: 0, keepAlive: true, headers: { 'content-length': '5' } }, endedAt: 38 } },
@@ -123,6 +124,9 @@ const REFUSED: Record<string, Case & { problem: string }> = {
   'Transfer-Encoding: gzip': { answer: 'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nokok', problem: H1_PROBLEMS.notChunked, expected: {} },
   'Transfer-Encoding: gzip, chunked': { answer: 'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n', problem: H1_PROBLEMS.notChunked, expected: {} },
   'Transfer-Encoding twice': { answer: 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n', problem: H1_PROBLEMS.notChunked, expected: {} },
+  'Transfer-Encoding: chunked and a tab (Node reads it until the close)': { answer: 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\t\r\n\r\n2\r\nok\r\n0\r\n\r\n', problem: H1_PROBLEMS.notChunked, expected: {} },
+  'Content-Length and a tab (Node refuses it)': { answer: 'HTTP/1.1 200 OK\r\nContent-Length: 2 \t\r\n\r\nok', problem: H1_PROBLEMS.lengthNotANumber, expected: {} },
+  'an interim answer in HTTP/1.0': { answer: 'HTTP/1.0 103 Early Hints\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok', problem: H1_PROBLEMS.interimInHttp10, expected: { interims: [] } },
   'Content-Length not a number': { answer: 'HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n', problem: H1_PROBLEMS.lengthNotANumber, expected: {} },
   'Content-Length with a sign': { answer: 'HTTP/1.1 200 OK\r\nContent-Length: +2\r\n\r\nok', problem: H1_PROBLEMS.lengthNotANumber, expected: {} },
   'Content-Length negative': { answer: 'HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n', problem: H1_PROBLEMS.lengthNotANumber, expected: {} },
@@ -177,7 +181,7 @@ describe('H1ResponseParser: what it refuses, fed whole, byte by byte and cut at 
     expect(outcome.endedAt).toBeNull();
     expect(outcome).toMatchObject(expected);
     // Nothing of the offending bytes is in the phrase.
-    expect(problem).toMatch(/^[a-z][a-zA-Z0-9 ,.^()-]*[a-zA-Z)0-9]$/);
+    expect(problem).toMatch(/^[a-z][a-zA-Z0-9 ,./^()-]*[a-zA-Z)0-9]$/);
   });
 });
 

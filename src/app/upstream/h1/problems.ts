@@ -5,6 +5,7 @@
  */
 export const H1_PROBLEMS = {
   statusLine: 'its status line is malformed',
+  interimInHttp10: 'it sent an interim (1xx) answer in HTTP/1.0',
   notCrlf: 'a line of its head does not end in CRLF',
   fieldLine: 'a header field line is malformed',
   obsFold: 'a header field line is folded (obs-fold)',

@@ -248,6 +248,8 @@ export class H1ResponseParser {
     if (framingProblem !== null) return this.failAt(framingProblem);
     const statusCode = head.statusCode;
     if (statusCode < 200) {
+      // HTTP/1.0 has no interim answers (RFC 9110 section 15.2); Node's parser takes one as the end of the connection.
+      if (head.httpVersion === '1.0') return this.failAt(H1_PROBLEMS.interimInHttp10);
       this.sink.onInterim(statusCode, head.headers);
       if (this.epoch !== epoch) return -1;
       // 101: what follows is another protocol, which the gateway does not carry.
