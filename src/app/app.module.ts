@@ -81,7 +81,7 @@ export class AppModule implements NestModule {
         { provide: UPSTREAM_TARGET, useValue: target },
         {
           provide: UPSTREAM_CLIENT,
-          // UPSTREAM_HTTP2=never: HTTP/1.1 over the PooledAgent; auto/always: the pool's undici dispatcher (h2 by ALPN).
+          // UPSTREAM_HTTP2=never: the gateway's own HTTP/1.1 client over the pool's connections; auto/always: the pool's undici dispatcher (h2 by ALPN).
           useFactory: (pool: ConnectionPool): UpstreamClient =>
             config.upstreamHttp2 === 'never'
               ? new Http1UpstreamClient(pool, target, { timeoutMs: config.upstreamTimeoutMs })

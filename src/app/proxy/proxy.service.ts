@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, UPSTREAM_CLIENT, UPSTREAM_TARGET } from '../app.tokens.js';
@@ -9,7 +8,7 @@ import { InFlightRequests } from '../lifecycle/in-flight-requests.js';
 import { ProxyMetrics, type ProxyOutcome } from '../metrics/proxy.metrics.js';
 import { ROUTES } from '../routes.js';
 import { ClientAbort } from '../upstream/client-abort.js';
-import type { UpstreamClient, UpstreamResponse } from '../upstream/upstream-client.js';
+import type { UpstreamBody as AnyUpstreamBody, UpstreamClient, UpstreamResponse } from '../upstream/upstream-client.js';
 import { upstreamProtocolError } from '../upstream/upstream-answer.js';
 import { toUpstreamError } from '../upstream/upstream.errors.js';
 import type { UpstreamTarget } from '../upstream/upstream-target.js';
@@ -191,7 +190,7 @@ export class ProxyService {
 const EXCHANGE = Symbol('proxyExchange');
 
 type ExchangeResponse = ServerResponse & { [EXCHANGE]?: ProxyExchange };
-type UpstreamBody = Readable & { [EXCHANGE]?: ProxyExchange };
+type UpstreamBody = AnyUpstreamBody & { [EXCHANGE]?: ProxyExchange };
 
 /**
  * What the proxy keeps of one request while it is served: one object, found by the shared

@@ -45,7 +45,7 @@ const HTTP1 = 'http/1.1';
  * - Bodies stream both ways with backpressure. The client's request body goes through a
  *   PassThrough, so that a failing upstream never destroys the client's request (the proxy
  *   must still answer 502 or 504 on its socket).
- * - Timeouts (`timeoutMs`) run on the pool's scheduler, as {@link Http1UpstreamClient}'s: no
+ * - Timeouts (`timeoutMs`) run on the pool's scheduler, as `Http1UpstreamClient`'s: no
  *   answer in time is a 504, a stalled body is cut. The dispatcher's own `headersTimeout` /
  *   `bodyTimeout` are set to the same value as a backstop (they run on real timers).
  * - Retries of requests that failed on a stale connection are the dispatcher's (idempotent
@@ -118,7 +118,7 @@ export class DispatcherUpstreamClient implements UpstreamClient {
   }
 
   /** @throws UpstreamError (502, 503, 504); or any error once `request.clientAbort` has aborted. */
-  async request(request: UpstreamRequest): Promise<UpstreamResponse> {
+  async request(request: UpstreamRequest): Promise<UpstreamResponse & { readonly body: Readable }> {
     const name = this.#target.toString();
     if (request.clientAbort.aborted) throw new Error('The client went away before the request was sent.');
 

@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { ClientAbort } from './client-abort.js';
 
@@ -31,6 +31,22 @@ export interface UpstreamRequest {
   readonly clientAbort: ClientAbort;
 }
 
+/**
+ * The body of an upstream's answer: the part of a `Readable` the proxy uses, so that a client
+ * may hand over a Node stream (the dispatcher's) or something leaner (the HTTP/1.1 client's
+ * `H1ResponseBody`, which writes straight into the response).
+ */
+export interface UpstreamBody {
+  /** True once the body has been read to its end. */
+  readonly readableEnded: boolean;
+  /** Writes the body into `response` with backpressure, and ends it at the body's end. */
+  pipe(response: ServerResponse): unknown;
+  /** Abandons the body: its upstream connection is closed (or its stream reset), never reused. */
+  destroy(error?: Error): unknown;
+  /** `listener` hears of a failure of the body (called with the body as `this`). */
+  on(event: 'error', listener: (error: Error) => void): unknown;
+}
+
 /** The upstream's answer, its body still to be streamed. */
 export interface UpstreamResponse {
   readonly statusCode: number;
@@ -43,7 +59,7 @@ export interface UpstreamResponse {
    * destroys it if it stops reading before the end (the client left): its upstream
    * connection is then closed, never reused.
    */
-  readonly body: Readable;
+  readonly body: UpstreamBody;
   /** How it was fetched, e.g. `'http/1.1'`. */
   readonly protocol: string;
   /** Whether the request went over a pooled connection that had served before. */
@@ -51,7 +67,7 @@ export interface UpstreamResponse {
 }
 
 /**
- * How the proxy talks to its upstream: HTTP/1.1 over the pool's `PooledAgent`
+ * How the proxy talks to its upstream: HTTP/1.1 over the pool's connections
  * (`Http1UpstreamClient`), or HTTP/2 and HTTP/1.1 over the pool's undici dispatcher
  * (`DispatcherUpstreamClient`); the proxy is the same over either.
  *

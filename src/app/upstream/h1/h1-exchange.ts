@@ -1,0 +1,472 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Socket } from 'node:net';
+import type { ConnectionPool } from '../../../http/index.js';
+import type { AddressInput, Lease } from '../../../pool/index.js';
+import { asPeerConnectError } from '../../../http/connect-failure.js';
+import { hasPendingRead } from '../../../http/pending-read.js';
+import { loadTimeSetImmediate } from '../../../http/load-time-timers.js';
+import { SocketTransport } from '../../../transport/index.js';
+import type { ExchangeTimer } from '../exchange-timer.js';
+import { onRequestBodyCut } from '../request-body.js';
+import { finalAnswerProblem, interimAnswerProblem, upstreamProtocolError } from '../upstream-answer.js';
+import type { UpstreamRequest, UpstreamResponse } from '../upstream-client.js';
+import { toUpstreamError, UpstreamError, upstreamTimeout } from '../upstream.errors.js';
+import { RequestBodyWriter, type BodyWriterOwner } from './request-body-writer.js';
+import { H1ResponseBody, type BodySource } from './response-body.js';
+import { H1ResponseParser, type H1ResponseHead, type H1ResponseSink } from './response-parser.js';
+
+/** What every exchange of one client shares: where to, and how. */
+export interface H1ExchangeContext {
+  readonly pool: ConnectionPool;
+  /** The pool address of the upstream. */
+  readonly address: AddressInput;
+  /** The upstream as errors and logs name it. */
+  readonly name: string;
+  readonly timeoutMs: number;
+  /** Whether leases say what they are for (the pool reports leaks). */
+  readonly describeLeases: boolean;
+  /** How long before the server's `Keep-Alive: timeout` a connection stops being reused (ms). */
+  readonly keepAliveMarginMs: number;
+  /** How long the upstream's server hint allows a connection to stay idle, less the margin; undefined without a hint. */
+  idleTimeoutFor(headers: IncomingHttpHeaders): number | undefined;
+}
+
+/** Methods that may be sent again after a failure (RFC 9110 §9.2.2). */
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+
+/** Codes of a connection that the server closed while it sat idle in the pool. */
+const STALE_CONNECTION_CODES = new Set(['ECONNRESET', 'EPIPE']);
+
+/**
+ * A reused connection idle for longer than this waits one turn of the event loop before it is
+ * written to, so that a FIN or RST already on its way is read first (undici's idle-socket
+ * validation; the PooledAgent does it for every reuse). Servers close idle connections on a
+ * timeout of a second or more (Node 5 s, nginx 75 s; a `Keep-Alive: timeout` hint is honoured
+ * before that): a connection given back a moment ago is not one of them, and the proxy's hot
+ * path does not pay that turn for every request.
+ */
+const VALIDATE_AFTER_IDLE_MS = 1_000;
+
+/** Where the socket's shared listeners find the exchange using it, and when it was given back. */
+const EXCHANGE = Symbol('h1Exchange');
+const RELEASED_AT = Symbol('h1ReleasedAt');
+
+type ExchangeSocket = Socket & { [EXCHANGE]?: H1Exchange | null; [RELEASED_AT]?: number };
+
+/**
+ * One request to the upstream over a pooled HTTP/1.1 connection: the lease, the head and body
+ * written, the answer parsed ({@link H1ResponseParser}), the body handed to the proxy
+ * ({@link H1ResponseBody}), and the connection given back when the answer has been read
+ * whole, reusable or not. It settles the promise of `request()` once: with the answer's head,
+ * or with an `UpstreamError`.
+ *
+ * A request without a body, with an idempotent method, that fails on a reused connection
+ * before any byte of an answer (the upstream closed the connection while it sat idle) is sent
+ * once more, on a new connection: as Node flags exactly that case (`req.reusedSocket`) safe.
+ *
+ * A connection is never reused after `Connection: close`, an answer of unknown length, bytes
+ * beyond the answer, a request body not written whole (the upstream answered early), any
+ * failure, or an abandoned body: its unread or unwritten bytes would belong to the next request.
+ */
+export class H1Exchange implements H1ResponseSink, BodySource, BodyWriterOwner {
+  readonly #context: H1ExchangeContext;
+  readonly #request: UpstreamRequest;
+  readonly #head: string;
+  readonly #timer: ExchangeTimer;
+  readonly #resolve: (response: UpstreamResponse) => void;
+  readonly #reject: (error: unknown) => void;
+  #attempts = 0;
+  /** While the pool finds or makes a connection. */
+  #waiting: AbortController | null = null;
+  #lease: Lease | null = null;
+  #transport: SocketTransport | null = null;
+  #socket: ExchangeSocket | null = null;
+  #bytesReadBefore = 0;
+  readonly #parser: H1ResponseParser;
+  #writer: RequestBodyWriter | null = null;
+  #body: H1ResponseBody | null = null;
+  #interim = 0;
+  /** Whether the connection may serve another exchange when this one is over. */
+  #reusable = true;
+  /** Whether the promise has settled. */
+  #settled = false;
+  #paused = false;
+
+  constructor(
+    context: H1ExchangeContext,
+    request: UpstreamRequest,
+    head: string,
+    timer: ExchangeTimer,
+    resolve: (response: UpstreamResponse) => void,
+    reject: (error: unknown) => void,
+  ) {
+    this.#context = context;
+    this.#request = request;
+    this.#head = head;
+    this.#timer = timer;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    this.#parser = new H1ResponseParser(this);
+  }
+
+  /** Sends the request (again, on a new connection, for a retry). */
+  send(): void {
+    const request = this.#request;
+    if (request.clientAbort.aborted) {
+      this.#fail(new Error('The client went away before the request was sent.'));
+      return;
+    }
+    this.#attempts++;
+    if (this.#attempts === 1) {
+      this.#timer.onAnswerLate(answerLate, this);
+      request.clientAbort.onAbort(clientLeft, this);
+      if (request.body !== null) onRequestBodyCut(request.body, (error) => this.#requestBodyCut(error));
+      let lease: Lease | null;
+      try {
+        lease = this.#context.pool.acquireNow(this.#context.address);
+      } catch (error) {
+        this.#fail(toUpstreamError(error, this.#context.name));
+        return;
+      }
+      if (lease !== null) {
+        this.#leased(lease, false);
+        return;
+      }
+    }
+    this.#acquire(this.#attempts === 1);
+  }
+
+  /** Waits for a connection from the pool: an idle one if `reuse`, else a new one. */
+  #acquire(reuse: boolean): void {
+    const waiting = new AbortController();
+    this.#waiting = waiting;
+    this.#context.pool.acquireWith(
+      this.#context.address,
+      { signal: waiting.signal, reuse },
+      // Called inside the pool's bookkeeping: nothing may throw out of them.
+      (lease) => {
+        try {
+          this.#leased(lease, false);
+        } catch (error) {
+          lease.noNewExchanges();
+          lease.release();
+          this.#fail(toUpstreamError(error, this.#context.name));
+        }
+      },
+      (error) => {
+        if (this.#waiting === waiting) this.#waiting = null;
+        this.#fail(toUpstreamError(asPeerConnectError(error), this.#context.name));
+      },
+    );
+  }
+
+  #leased(lease: Lease, validated: boolean): void {
+    this.#waiting = null;
+    // Timed out, or the client left, while the connection was found.
+    if (this.#settled) {
+      lease.release();
+      return;
+    }
+    const transport = lease.transport;
+    if (!(transport instanceof SocketTransport)) {
+      // An https: upstream that chose h2 by ALPN: this client speaks HTTP/1.1 only.
+      lease.release();
+      this.#fail(upstreamProtocolError(this.#context.name, 'its connection does not speak HTTP/1.1 (set UPSTREAM_HTTP2=auto for HTTP/2)'));
+      return;
+    }
+    const socket = transport.socket as ExchangeSocket;
+    if (lease.reused && !validated) {
+      // What the event loop has read (isHealthy), then what waits in the kernel (Node 24).
+      if (!transport.isHealthy() || hasPendingRead(socket)) {
+        lease.noNewExchanges();
+        lease.release();
+        // Its siblings may have been closed as well: a new connection, not another idle one.
+        this.#acquire(false);
+        return;
+      }
+      const releasedAt = socket[RELEASED_AT];
+      if (releasedAt !== undefined && this.#context.pool.options.scheduler.now() - releasedAt >= VALIDATE_AFTER_IDLE_MS) {
+        loadTimeSetImmediate(() => this.#leased(lease, true));
+        return;
+      }
+    } else if (validated && (!transport.isHealthy() || hasPendingRead(socket))) {
+      lease.noNewExchanges();
+      lease.release();
+      this.#acquire(false);
+      return;
+    }
+    this.#start(lease, transport, socket);
+  }
+
+  #start(lease: Lease, transport: SocketTransport, socket: ExchangeSocket): void {
+    const context = this.#context;
+    const request = this.#request;
+    this.#lease = lease;
+    this.#transport = transport;
+    this.#socket = socket;
+    this.#reusable = true;
+    this.#interim = 0;
+    transport.attach();
+    socket[EXCHANGE] = this;
+    this.#bytesReadBefore = socket.bytesRead;
+    // Never the query: it may carry keys and tokens, and leak reports are logged.
+    if (context.describeLeases) lease.describe(`${request.method} ${context.name}${request.path.split('?', 1)[0]}: request in flight`);
+    this.#parser.expect(request.method);
+    socket.on('data', onSocketData);
+    socket.on('end', onSocketEnd);
+    socket.on('close', onSocketClose);
+    socket.write(this.#head, 'latin1');
+    const body = request.body;
+    if (body !== null) {
+      this.#writer = new RequestBodyWriter(this, body, socket, request.framing);
+      this.#writer.start();
+    }
+  }
+
+  // ---- the answer (H1ResponseSink) ------------------------------------------------------------
+
+  /** @internal Bytes from the upstream. */
+  received(chunk: Buffer): void {
+    const problem = this.#parser.push(chunk);
+    if (problem !== null) this.#refuse(problem);
+  }
+
+  onInterim(statusCode: number): void {
+    const problem = interimAnswerProblem(statusCode, ++this.#interim);
+    if (problem !== null) {
+      this.#parser.stop();
+      this.#refuse(problem);
+    }
+  }
+
+  onHead(head: H1ResponseHead): void {
+    const problem = finalAnswerProblem(head.statusCode, head.statusMessage);
+    if (problem !== null) {
+      this.#parser.stop();
+      this.#refuse(problem);
+      return;
+    }
+    if (!head.keepAlive) this.#reusable = false;
+    const idleTimeout = this.#context.idleTimeoutFor(head.headers);
+    if (idleTimeout !== undefined) (this.#transport as SocketTransport).idleTimeout = idleTimeout;
+    this.#settled = true;
+    this.#request.clientAbort.onAbort(null);
+    const body = new H1ResponseBody(this);
+    this.#body = body;
+    // From now on the timer watches the body: silent for timeoutMs, it is cut.
+    this.#timer.touch();
+    this.#timer.onAnswerLate(bodyStalled, this);
+    this.#resolve({
+      statusCode: head.statusCode,
+      statusMessage: head.statusMessage,
+      headers: head.headers,
+      body,
+      protocol: 'http/1.1',
+      reusedConnection: (this.#lease as Lease).reused,
+    });
+  }
+
+  onBody(chunk: Buffer): void {
+    this.#timer.touch();
+    (this.#body as H1ResponseBody).push(chunk);
+  }
+
+  onEnd(trailingBytes: number): void {
+    // More than one answer to one request: the upstream and this gateway disagree on framing.
+    if (trailingBytes > 0) this.#reusable = false;
+    this.#timer.stop();
+    this.#giveBack();
+    (this.#body as H1ResponseBody).end();
+  }
+
+  /** @internal The upstream half-closed the connection. */
+  peerEnded(): void {
+    if (this.#body !== null) {
+      // Ends a body delimited by the close; any other is cut.
+      const problem = this.#parser.end();
+      if (problem !== null) this.#failBody(upstreamProtocolError(this.#context.name, problem));
+      return;
+    }
+    this.#connectionLost(closedWithoutAnswer(this.#context.name), true);
+  }
+
+  /** @internal The connection closed under the exchange. */
+  closed(): void {
+    const error = this.#transport?.error ?? null;
+    if (this.#body !== null) this.#failBody(error ?? closedWithoutAnswer(this.#context.name));
+    else if (error === null) this.#connectionLost(closedWithoutAnswer(this.#context.name), true);
+    else this.#connectionLost(error, STALE_CONNECTION_CODES.has((error as { code?: string }).code ?? ''));
+  }
+
+  // ---- the body's consumer (BodySource) -------------------------------------------------------
+
+  pause(): void {
+    if (this.#paused || this.#socket === null) return;
+    this.#paused = true;
+    this.#socket.pause();
+  }
+
+  resume(): void {
+    if (!this.#paused || this.#socket === null) return;
+    this.#paused = false;
+    this.#socket.resume();
+  }
+
+  abandon(): void {
+    this.#timer.stop();
+    this.#dropConnection();
+  }
+
+  // ---- the request body (BodyWriterOwner) -----------------------------------------------------
+
+  bodySent(): void {
+    // Nothing to do: #giveBack() reads the writer's state.
+  }
+
+  #requestBodyCut(error: Error): void {
+    // What went out is not a whole request: the connection goes, unanswered or not.
+    if (this.#body !== null) this.#failBody(error);
+    else {
+      this.#waiting?.abort();
+      this.#dropConnection();
+      this.#fail(error);
+    }
+  }
+
+  // ---- endings --------------------------------------------------------------------------------
+
+  /** @internal The answer did not come in time. */
+  answerLate(): void {
+    this.#waiting?.abort();
+    this.#dropConnection();
+    this.#fail(upstreamTimeout(this.#context.name, this.#context.timeoutMs, 'answer'));
+  }
+
+  /** @internal The client went away before the answer. */
+  clientLeft(): void {
+    this.#waiting?.abort();
+    this.#dropConnection();
+    this.#fail(new Error('The client went away.'));
+  }
+
+  /** @internal The body stayed silent for timeoutMs. */
+  bodyStalled(): void {
+    this.#failBody(upstreamTimeout(this.#context.name, this.#context.timeoutMs, 'body'));
+  }
+
+  /**
+   * The connection failed before an answer: sent again if that is safe, else the request fails.
+   * `hungUp`: the way a connection the server closed while it was idle fails (a reset, a broken
+   * pipe, or an end before any answer).
+   */
+  #connectionLost(error: Error, hungUp: boolean): void {
+    const lease = this.#lease;
+    const socket = this.#socket;
+    const request = this.#request;
+    const answered = socket !== null && socket.bytesRead > this.#bytesReadBefore;
+    const stale = hungUp && lease !== null && lease.reused && !answered;
+    this.#dropConnection();
+    if (stale && this.#attempts === 1 && request.body === null && IDEMPOTENT_METHODS.has(request.method.toUpperCase()) && !request.clientAbort.aborted) {
+      this.send();
+      return;
+    }
+    this.#fail(toUpstreamError(error, this.#context.name));
+  }
+
+  /** An answer that cannot be forwarded: refused, and its connection closed. */
+  #refuse(problem: string): void {
+    const error = upstreamProtocolError(this.#context.name, problem);
+    if (this.#body !== null) {
+      this.#failBody(error);
+      return;
+    }
+    this.#dropConnection();
+    this.#fail(error);
+  }
+
+  /** The body failed after the answer: the proxy cuts the client's response. */
+  #failBody(error: Error): void {
+    this.#timer.stop();
+    this.#dropConnection();
+    this.#body?.fail(error);
+  }
+
+  #fail(error: unknown): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#request.clientAbort.onAbort(null);
+    this.#timer.stop();
+    this.#reject(error);
+  }
+
+  /** The connection is not fit for another exchange: closed, and given back. */
+  #dropConnection(): void {
+    const socket = this.#socket;
+    if (socket === null) return;
+    this.#reusable = false;
+    socket.destroy();
+    this.#giveBack();
+  }
+
+  /** The exchange is done with its connection: listeners off, lease released (reusable or not). */
+  #giveBack(): void {
+    const socket = this.#socket;
+    const lease = this.#lease as Lease;
+    const transport = this.#transport as SocketTransport;
+    if (socket === null) return;
+    this.#socket = null;
+    this.#lease = null;
+    this.#transport = null;
+    this.#parser.stop();
+    socket[EXCHANGE] = null;
+    socket.removeListener('data', onSocketData);
+    socket.removeListener('end', onSocketEnd);
+    socket.removeListener('close', onSocketClose);
+    if (this.#paused) {
+      this.#paused = false;
+      socket.resume();
+    }
+    const writer = this.#writer;
+    if (writer !== null) {
+      this.#writer = null;
+      if (!writer.done) {
+        // The upstream answered before the body was written whole: the rest is read and dropped
+        // (so that the client's next request can be read), and the connection is not reused.
+        writer.stop();
+        this.#reusable = false;
+        const body = this.#request.body;
+        if (body !== null && !body.readableEnded) body.resume();
+      }
+    }
+    const idleTimeout = transport.idleTimeout;
+    const fit = transport.detach() && this.#reusable && !(idleTimeout !== undefined && idleTimeout <= 0);
+    if (fit) socket[RELEASED_AT] = this.#context.pool.options.scheduler.now();
+    else lease.noNewExchanges();
+    lease.release();
+  }
+}
+
+/** Node's `socket hang up`: the connection ended before any answer. */
+function closedWithoutAnswer(target: string): UpstreamError {
+  return new UpstreamError('UPSTREAM_UNREACHABLE', 502, `The upstream ${target} closed the connection without an answer.`);
+}
+
+// Shared listeners (`this` is the socket or the exchange): no closure per request.
+function onSocketData(this: ExchangeSocket, chunk: Buffer): void {
+  this[EXCHANGE]?.received(chunk);
+}
+function onSocketEnd(this: ExchangeSocket): void {
+  this[EXCHANGE]?.peerEnded();
+}
+function onSocketClose(this: ExchangeSocket): void {
+  this[EXCHANGE]?.closed();
+}
+function answerLate(this: H1Exchange): void {
+  this.answerLate();
+}
+function clientLeft(this: H1Exchange): void {
+  this.clientLeft();
+}
+function bodyStalled(this: H1Exchange): void {
+  this.bodyStalled();
+}
