@@ -24,7 +24,7 @@ const UNFORWARDABLE: Readonly<Record<string, string>> = {
 const EXTRA_BYTES = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 19\r\n\r\n{"target":"/EVIL"}\n';
 
 const CLIENTS = [
-  { name: 'the HTTP/1.1 client over the PooledAgent', env: { UPSTREAM_HTTP2: 'never' } },
+  { name: "the gateway's own HTTP/1.1 client", env: { UPSTREAM_HTTP2: 'never' } },
   { name: 'the undici dispatcher (HTTP/1.1)', env: { UPSTREAM_HTTP2: 'auto' } },
 ] as const;
 
@@ -107,7 +107,7 @@ describe.each(CLIENTS)('a malicious upstream, through $name', ({ env }) => {
     expect(idle?.state).toBe('idle');
     expect(upstream.writeToOpenConnections('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 19\r\n\r\n{"target":"/EVIL"}\n')).toBe(1);
     // Whether the stray bytes are seen while idle (the dispatcher's codec reads at all times)
-    // or at the next reuse check (the PooledAgent's), the connection serves nobody again.
+    // or at the next reuse check (the gateway's own client's), the connection serves nobody again.
     const next = await rawExchange(service.port, get('/proxy/next'), { methods: ['GET'] });
     expect(JSON.parse(next.responses[0]?.body.toString() ?? '{}')).toEqual({ target: '/next', connection: 2 });
     await closed(events, idle?.id as string);

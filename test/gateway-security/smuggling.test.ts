@@ -22,7 +22,7 @@ function caFile(): string {
 }
 
 const SETUPS: readonly Setup[] = [
-  { name: 'an HTTP/1.1 upstream (PooledAgent)', upstream: startRecordingUpstream, env: (upstream) => ({ UPSTREAM_URL: upstream.url }) },
+  { name: "an HTTP/1.1 upstream (the gateway's own client)", upstream: startRecordingUpstream, env: (upstream) => ({ UPSTREAM_URL: upstream.url }) },
   {
     name: "an HTTP/1.1 upstream (the pool's undici dispatcher, UPSTREAM_HTTP2=auto)",
     upstream: startRecordingUpstream,

@@ -65,7 +65,7 @@ export const ENV_VARIABLES = {
   UPSTREAM_HTTP2: withDefault({
     default: 'never',
     description:
-      "HTTP/2 to an https: upstream, over the pool's undici dispatcher: 'auto' (h2 if the upstream chooses it by ALPN, else HTTP/1.1), 'always' (h2 only), 'never' (HTTP/1.1 over the `PooledAgent`)",
+      "HTTP/2 to an https: upstream, over the pool's undici dispatcher: 'auto' (h2 if the upstream chooses it by ALPN, else HTTP/1.1), 'always' (h2 only), 'never' (HTTP/1.1 with the gateway's own client over the pool's connections)",
     parse: oneOf(UPSTREAM_HTTP2_MODES),
   }),
   UPSTREAM_BALANCE: withDefault({
