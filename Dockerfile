@@ -24,9 +24,11 @@ LABEL org.opencontainers.image.title="reactive-connection-pool" \
       org.opencontainers.image.description="The reference gateway service of reactive-connection-pool" \
       org.opencontainers.image.version="0.1.0" \
       org.opencontainers.image.licenses="MIT"
+# GLIBC_TUNABLES: see GATEWAY_GLIBC_TUNABLES in src/app/v8-tuning.ts (freed read buffers stay for the next reads).
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
-    PORT=3000
+    PORT=3000 \
+    GLIBC_TUNABLES=glibc.malloc.trim_threshold=67108864
 WORKDIR /app
 COPY --from=build /runtime/package.json /runtime/package-lock.json ./
 # Only what the gateway needs at run time (test/k8s/runtime-install.test.ts runs this command

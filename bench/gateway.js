@@ -5,19 +5,23 @@
 //                                          [--only gateway,hand-written] [--scenarios c1,c32]
 //                                          [--env K=V ...] [--node-args "--flag ..."]
 //                                          [--compare <other build>/dist/main.js]
+//                                          [--peers-with-tunables]
 //
 // Processes: the upstream (bench/servers/gateway-upstream.js: 12 bytes, or 1 MiB on /big), the
 // hand-written proxy (bench/servers/hand-written-proxy.js: http.request over a keep-alive
 // http.Agent, piping both ways), http-proxy (bench/servers/http-proxy.js, with a keep-alive
 // agent), the gateway (`node dist/main.js` as `npm start` runs it, with its defaults but PORT
-// and UPSTREAM_URL), and the load generator (bench/lib/raw-load.js, raw keep-alive sockets).
+// and UPSTREAM_URL, with the GLIBC_TUNABLES `npm start` and the image set), and the load
+// generator (bench/lib/raw-load.js, raw keep-alive sockets). `--peers-with-tunables` starts the
+// hand-written proxy and http-proxy with the same GLIBC_TUNABLES (by default they run as a
+// user would run them, without).
 // In every round each scenario runs each proxy in turn, the order rotating from round to round;
 // the figures are medians over the rounds, the ratios are of those medians (vs hand-written).
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { forkServer } from './lib/fork-server.js';
-import { startGateway } from './lib/gateway-process.js';
+import { startGateway, startTunables } from './lib/gateway-process.js';
 import { idleClients, runLoad } from './lib/raw-load.js';
 import { median, rotate } from './lib/stats.js';
 
@@ -81,12 +85,13 @@ function cpuMsOf(pid) {
 
 // ---- the bench ------------------------------------------------------------------------------
 
-async function startContenders(only, upstreamPort, entry, extraEnv, nodeArgs, compare) {
+async function startContenders(only, upstreamPort, entry, extraEnv, nodeArgs, compare, peersWithTunables) {
+  const peerEnv = peersWithTunables ? { ...process.env, GLIBC_TUNABLES: startTunables() } : process.env;
   const all = {
     // Another build of the gateway (--compare), in the same rounds: A/B of a change.
     'gateway-b': () => startGateway(compare, { UPSTREAM_URL: `http://127.0.0.1:${upstreamPort}`, ...extraEnv }, nodeArgs),
-    'hand-written': () => forkServer('servers/hand-written-proxy.js', [String(upstreamPort)]),
-    'http-proxy': () => forkServer('servers/http-proxy.js', [String(upstreamPort)]),
+    'hand-written': () => forkServer('servers/hand-written-proxy.js', [String(upstreamPort)], peerEnv),
+    'http-proxy': () => forkServer('servers/http-proxy.js', [String(upstreamPort)], peerEnv),
     // Its defaults, as `npm start` runs it; only where it listens and forwards to differ.
     gateway: () => startGateway(entry, { UPSTREAM_URL: `http://127.0.0.1:${upstreamPort}`, ...extraEnv }, nodeArgs),
   };
@@ -112,9 +117,10 @@ async function main() {
   const nodeArgs = arg('node-args', '').split(' ').filter(Boolean);
 
   const upstream = await forkServer('servers/gateway-upstream.js');
-  const contenders = await startContenders(only, upstream.port, entry, extraEnv, nodeArgs, compare);
+  const peersWithTunables = process.argv.includes('--peers-with-tunables');
+  const contenders = await startContenders(only, upstream.port, entry, extraEnv, nodeArgs, compare, peersWithTunables);
   const load = startLoadProcess();
-  console.log(`gateway.js: ${rounds} rounds x ${seconds} s per proxy and scenario (after a 0.5 s warm-up each); gateway ${nodeArgs.length > 0 ? `node ${nodeArgs.join(' ')} ` : ''}${entry}${Object.keys(extraEnv).length > 0 ? ` with ${JSON.stringify(extraEnv)}` : ''}${compare === null ? '' : `; gateway-b ${compare}`}`);
+  console.log(`gateway.js: ${rounds} rounds x ${seconds} s per proxy and scenario (after a 0.5 s warm-up each); GLIBC_TUNABLES=${startTunables()} for the gateway${peersWithTunables ? ' and the peers' : ' only'}; gateway ${nodeArgs.length > 0 ? `node ${nodeArgs.join(' ')} ` : ''}${entry}${Object.keys(extraEnv).length > 0 ? ` with ${JSON.stringify(extraEnv)}` : ''}${compare === null ? '' : `; gateway-b ${compare}`}`);
   const results = Object.fromEntries(scenarioNames.map((name) => [name, Object.fromEntries(only.map((proxy) => [proxy, []]))]));
   try {
     for (let round = 0; round < rounds; round++) {

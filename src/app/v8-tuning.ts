@@ -21,3 +21,19 @@ export const GATEWAY_V8_FLAGS: readonly string[] = ['--no-allocation-site-preten
 export function tuneV8ForTheGateway(): void {
   for (const flag of GATEWAY_V8_FLAGS) setFlagsFromString(flag);
 }
+
+/**
+ * The C library settings the gateway process starts with (`GLIBC_TUNABLES`): set by the
+ * Dockerfile's `ENV` and by `npm start`, since glibc reads them when a process starts, before
+ * any of its code runs (test/k8s/dockerfile.test.ts checks that both say this).
+ *
+ * `glibc.malloc.trim_threshold` 64 MiB: Node reads a socket into a fresh 64 KiB buffer each
+ * time, and frees the buffers of a body when the garbage collector finds them dead, many at
+ * once. With glibc's default threshold (128 KiB, raised only by accident of what the process
+ * allocated before), each such free gives the top of the heap back to the kernel, and the next
+ * reads take it again, page by page: 50 to 280 page faults per proxied 1 MiB body, and up to
+ * half of the gateway's CPU for large bodies (bench/RESULTS.md, issue 15, session 7). Above it,
+ * the freed memory stays for the next reads; the process keeps up to 64 MiB it no longer uses.
+ * Other C libraries (musl) ignore the variable.
+ */
+export const GATEWAY_GLIBC_TUNABLES = 'glibc.malloc.trim_threshold=67108864';

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ENV_VARIABLES } from '../../src/app/config/env-variables.js';
+import { GATEWAY_GLIBC_TUNABLES } from '../../src/app/v8-tuning.js';
 import { containersOf, kustomizeBuild } from './support/kustomize.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -70,7 +71,7 @@ describe('the Dockerfile (checked statically: no Docker engine here)', () => {
 
   it('runs the build output as npm start does, with node as PID 1 (not npm), as a numeric non-root user', () => {
     expect(runtimeArgs('CMD')).toEqual(['["node", "dist/main.js"]']);
-    expect(pkg.scripts.start).toMatch(/&& node dist\/main\.js$/);
+    expect(pkg.scripts.start).toMatch(/&& (GLIBC_TUNABLES=\S+ )?node dist\/main\.js$/);
     // tsconfig.build.json compiles src/ into dist/, so src/main.ts becomes dist/main.js.
     const tsconfig = JSON.parse(read('tsconfig.build.json')) as { compilerOptions: { rootDir: string; outDir: string } };
     expect(tsconfig.compilerOptions).toMatchObject({ rootDir: 'src', outDir: 'dist' });
@@ -83,6 +84,13 @@ describe('the Dockerfile (checked statically: no Docker engine here)', () => {
     const [deployment] = kustomizeBuild(join(ROOT, 'k8s/base')).filter((o) => o.kind === 'Deployment');
     const podSecurity = (deployment?.spec as { template: { spec: { securityContext: { runAsUser: number } } } }).template.spec.securityContext;
     expect(podSecurity.runAsUser).toBe(uid);
+  });
+
+  it('starts the gateway with its C library settings (GLIBC_TUNABLES), as npm start does', () => {
+    const env = runtimeArgs('ENV').join(' ');
+    expect(env).toContain(`GLIBC_TUNABLES=${GATEWAY_GLIBC_TUNABLES}`);
+    // npm start keeps a GLIBC_TUNABLES of the caller's, else sets the same.
+    expect(pkg.scripts.start).toContain(`GLIBC_TUNABLES=\${GLIBC_TUNABLES:-${GATEWAY_GLIBC_TUNABLES}} node dist/main.js`);
   });
 
   it('listens beyond loopback on the port the manifests expose, and names the version the manifests deploy', () => {
