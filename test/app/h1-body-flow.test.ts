@@ -147,7 +147,8 @@ describe('RequestBodyWriter', () => {
     const { socket, startReading, readAll } = await slowUpstream();
     const body = new PassThrough();
     let sent = false;
-    const writer = new RequestBodyWriter({ bodySent: () => (sent = true) }, body, socket, { kind: 'chunked' });
+    const writer = new RequestBodyWriter({ bodySent: () => (sent = true) }, 'POST /up HTTP/1.1\r\n\r\n', body, socket, { kind: 'chunked' });
+    expect(writer.headWritten).toBe(false);
     writer.start();
     const piece = Buffer.alloc(256 * 1024, 'p');
     let written = 0;
@@ -165,23 +166,39 @@ describe('RequestBodyWriter', () => {
     expect(writer.done).toBe(true);
     socket.end();
     const bytes = (await readAll()).toString('latin1');
-    const expected = `${'40000\r\n' + 'p'.repeat(256 * 1024) + '\r\n'}`.repeat(written / piece.length) + '4\r\ntail\r\n0\r\n\r\n';
+    const expected = 'POST /up HTTP/1.1\r\n\r\n' + `${'40000\r\n' + 'p'.repeat(256 * 1024) + '\r\n'}`.repeat(written / piece.length) + '4\r\ntail\r\n0\r\n\r\n';
     expect(bytes.length).toBe(expected.length);
     expect(bytes === expected).toBe(true);
   });
 
-  it('writes a Content-Length body as it is; stop() detaches it and leaves it unfinished', async () => {
+  it('writes a Content-Length body as it is, after its head; stop() detaches it and leaves it unfinished', async () => {
     const { socket, startReading, readAll } = await slowUpstream();
     const body = new PassThrough();
-    const writer = new RequestBodyWriter({ bodySent: () => undefined }, body, socket, { kind: 'length', length: 10 });
+    const writer = new RequestBodyWriter({ bodySent: () => undefined }, 'PUT / HTTP/1.1\r\ncontent-length: 10\r\n\r\n', body, socket, { kind: 'length', length: 10 });
     writer.start();
     body.write('hello');
     await new Promise((resolve) => setImmediate(resolve));
+    expect(writer.headWritten).toBe(true);
     writer.stop();
     body.end('world');
     expect(writer.done).toBe(false);
     startReading();
     socket.end();
-    expect((await readAll()).toString()).toBe('hello');
+    expect((await readAll()).toString()).toBe('PUT / HTTP/1.1\r\ncontent-length: 10\r\n\r\nhello');
+  });
+
+  it('sends the head alone when the body ends with nothing in it (and the last chunk, chunked)', async () => {
+    for (const framing of [{ kind: 'chunked' }, { kind: 'length', length: 0 }] as const) {
+      const { socket, startReading, readAll } = await slowUpstream();
+      const body = new PassThrough();
+      const writer = new RequestBodyWriter({ bodySent: () => undefined }, 'POST / HTTP/1.1\r\n\r\n', body, socket, framing);
+      writer.start();
+      body.end(Buffer.alloc(0));
+      await once(body, 'end');
+      expect(writer.done).toBe(true);
+      startReading();
+      socket.end();
+      expect((await readAll()).toString()).toBe(framing.kind === 'chunked' ? 'POST / HTTP/1.1\r\n\r\n0\r\n\r\n' : 'POST / HTTP/1.1\r\n\r\n');
+    }
   });
 });

@@ -215,12 +215,14 @@ export class H1Exchange implements H1ResponseSink, BodySource, BodyWriterOwner {
     socket.on('data', onSocketData);
     socket.on('end', onSocketEnd);
     socket.on('close', onSocketClose);
-    socket.write(this.#head, 'latin1');
     const body = request.body;
-    if (body !== null) {
-      this.#writer = new RequestBodyWriter(this, body, socket, request.framing);
-      this.#writer.start();
+    if (body === null) {
+      socket.write(this.#head, 'latin1');
+      return;
     }
+    // The head goes with the body's first piece.
+    this.#writer = new RequestBodyWriter(this, this.#head, body, socket, request.framing);
+    this.#writer.start();
   }
 
   // ---- the answer (H1ResponseSink) ------------------------------------------------------------
