@@ -58,6 +58,14 @@ const ACCEPTED: Record<string, Case> = {
     answer: 'HTTP/1.1 200 OK\r\nX-A:\t a \tb\t \r\nX-B:\r\nX-C:   \r\nX-D: \xff\x80\r\nContent-Length: 0\r\n\r\n',
     expected: { head: { headers: { 'x-a': 'a \tb', 'x-b': '', 'x-c': '', 'x-d': '\xff\x80', 'content-length': '0' } } },
   },
+  'names of equal hash (one slot of the name table) kept apart': {
+    answer: 'HTTP/1.1 200 OK\r\nAa: 1\r\nBB: 2\r\nAa: 3\r\nBB: 4\r\nbb: 5\r\nContent-Length: 0\r\n\r\n',
+    expected: { head: { headers: { aa: '1, 3', bb: '2, 4, 5', 'content-length': '0' } } },
+  },
+  'one name in several cases, and a name too long to be kept in the name table': {
+    answer: `HTTP/1.1 200 OK\r\nX-Case: 1\r\nx-case: 2\r\nX-CASE: 3\r\n${'N'.repeat(100)}: long\r\n${'n'.repeat(100)}: again\r\nContent-Length: 0\r\n\r\n`,
+    expected: { head: { headers: { 'x-case': '1, 2, 3', ['n'.repeat(100)]: 'long, again', 'content-length': '0' } } },
+  },
   'every tchar in a name': { answer: "HTTP/1.1 200 OK\r\n!#$%&'*+-.^_`|~09azAZ: v\r\nContent-Length: 0\r\n\r\n", expected: { head: { headers: { "!#$%&'*+-.^_`|~09azaz": 'v', 'content-length': '0' } } } },
   'Transfer-Encoding: chunked with spaces after it, a tab before it': { answer: 'HTTP/1.1 200 OK\r\nTransfer-Encoding:\tchunked  \r\n\r\n2\r\nok\r\n0\r\n\r\n', expected: { head: { body: 'chunked', headers: { 'transfer-encoding': 'chunked' } }, body: 'ok' } },
   'Content-Length with OWS and leading zeros': { answer: 'HTTP/1.1 200 OK\r\nContent-Length: \t0002  \r\n\r\nok', expected: { head: { body: 2 }, body: 'ok' } },

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { lowerCaseName } from './field-names.js';
 import { FieldLineBounds, isFold, scanFieldLine, TEXT_CHAR } from './field-line.js';
 import { H1_PROBLEMS } from './problems.js';
 
@@ -82,7 +83,7 @@ export class ResponseHeadBuilder {
     if (isFold(s.charCodeAt(start))) return this.fail(H1_PROBLEMS.obsFold);
     const bounds = this.bounds;
     if (!scanFieldLine(s, start, end, bounds)) return this.fail(H1_PROBLEMS.fieldLine);
-    const name = s.slice(start, bounds.colon).toLowerCase();
+    const name = lowerCaseName(s, start, bounds.colon, bounds.nameHash);
     if (name.length === 14 && name === 'content-length') {
       this.contentLengthCount++;
       this.contentLength = framingValue(s, bounds.valueStart, bounds.valueEnd, end);
