@@ -52,11 +52,7 @@ export function scanFieldLine(s: string, start: number, end: number, out: FieldL
   out.colon = i;
   out.nameHash = hash;
   i++;
-  while (i < end) {
-    const c = s.charCodeAt(i);
-    if (c !== SP && c !== HTAB) break;
-    i++;
-  }
+  while (i < end && isSpOrTab(s.charCodeAt(i))) i++;
   out.valueStart = i;
   // Every byte but controls and DEL (HTAB aside): an arithmetic test is cheaper here than the table.
   for (; i < end; i++) {
@@ -64,12 +60,16 @@ export function scanFieldLine(s: string, start: number, end: number, out: FieldL
     if (c < 0x20 ? c !== HTAB : c === 0x7f) return false;
   }
   let last = end;
-  while (last > out.valueStart && isFold(s.charCodeAt(last - 1))) last--;
+  while (last > out.valueStart && isSpOrTab(s.charCodeAt(last - 1))) last--;
   out.valueEnd = last;
   return true;
 }
 
+function isSpOrTab(c: number): boolean {
+  return c === SP || c === HTAB;
+}
+
 /** Whether a line starting with `c` continues the previous one (obs-fold, RFC 9112 section 5.2: rejected). */
 export function isFold(c: number): boolean {
-  return c === SP || c === HTAB;
+  return isSpOrTab(c);
 }

@@ -47,16 +47,20 @@ function framingValue(s: string, valueStart: number, valueEnd: number, end: numb
  * the strings kept).
  */
 export class ResponseHeadBuilder {
+  /** The status line's code, reason and version (once the status line is in). */
   statusCode = 0;
   statusMessage = '';
   httpVersion: '1.0' | '1.1' = '1.1';
+  /** The fields so far, as IncomingMessage.headers holds them. */
   headers: IncomingHttpHeaders = {};
   /** The problem phrase after {@link LINE_PROBLEM}. */
   problem = '';
-  /** The Content-Length value (trimmed) and how many Content-Length fields came. */
+  /** The Content-Length value (trimmed of OWS but a trailing HTAB) and how many Content-Length fields came. */
   contentLength = '';
   contentLengthCount = 0;
-  /** The Transfer-Encoding value (trimmed) and how many Transfer-Encoding fields came. */
+  /** The Content-Length as a number, once response-framing.ts found it valid. */
+  contentLengthValue = 0;
+  /** The Transfer-Encoding value (trimmed as contentLength) and how many Transfer-Encoding fields came. */
   transferEncoding = '';
   transferEncodingCount = 0;
   private statusLineSeen = false;

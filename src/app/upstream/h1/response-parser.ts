@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { CHUNKED_PROBLEM, ChunkedBodyDecoder } from './chunked-body.js';
 import { headTooLarge, H1_PROBLEMS } from './problems.js';
+import { framingProblemOf, persists } from './response-framing.js';
 import { HEAD_COMPLETE, LINE_PROBLEM, ResponseHeadBuilder } from './response-head.js';
 
 /** Default limit of a response head (status line + fields + empty line), as Node's maxHeaderSize. */
@@ -68,7 +69,8 @@ type Latin1Slicer = Buffer & { latin1Slice(start: number, end: number): string }
 export class H1ResponseParser {
   private readonly maxHeadBytes: number;
   private readonly head = new ResponseHeadBuilder();
-  private readonly chunked: ChunkedBodyDecoder;
+  /** Made at the first chunked body: most parsers never see one. */
+  private chunkedDecoder: ChunkedBodyDecoder | null = null;
   private phase: number = IDLE;
   /** Bumped by expect() and stop(): a callback that called either ends the push it came from. */
   private epoch = 0;
@@ -78,8 +80,6 @@ export class H1ResponseParser {
   private headPartial = '';
   private sawBytes = false;
   private remaining = 0;
-  /** The Content-Length of the head just read, as framingProblem() found it. */
-  private contentLength = 0;
   /** The problem the current push met, returned once its loop unwinds. */
   private pushProblem: string | null = null;
 
@@ -92,7 +92,6 @@ export class H1ResponseParser {
       throw new RangeError(`maxHeadBytes must be a positive integer (bytes), got ${String(maxHeadBytes)}: leave it out for ${DEFAULT_MAX_HEAD_BYTES}.`);
     }
     this.maxHeadBytes = maxHeadBytes;
-    this.chunked = new ChunkedBodyDecoder(maxHeadBytes, (data) => this.body(data));
   }
 
   /** Ready for the answer to a request of `method` (HEAD: no body whatever the head says). Resets all state; callable again for the next exchange on the same connection. */
@@ -136,12 +135,14 @@ export class H1ResponseParser {
           if (this.remaining === 0) return this.finish(length - offset);
           break;
         }
-        case CHUNKED:
-          offset = this.chunked.decode(chunk, offset);
+        case CHUNKED: {
+          const decoder = this.chunkedDecoder as ChunkedBodyDecoder;
+          offset = decoder.decode(chunk, offset);
           if (this.epoch !== epoch) return null;
-          if (offset === CHUNKED_PROBLEM) return this.fail(this.chunked.problem);
-          if (this.chunked.complete) return this.finish(length - offset);
+          if (offset === CHUNKED_PROBLEM) return this.fail(decoder.problem);
+          if (decoder.complete) return this.finish(length - offset);
           break;
+        }
         case UNTIL_CLOSE:
           this.sink.onBody(offset === 0 ? chunk : chunk.subarray(offset));
           return null;
@@ -257,7 +258,7 @@ export class H1ResponseParser {
   private headComplete(offset: number): number {
     const head = this.head;
     const epoch = this.epoch;
-    const framingProblem = this.framingProblem();
+    const framingProblem = framingProblemOf(head);
     if (framingProblem !== null) return this.failAt(framingProblem);
     const statusCode = head.statusCode;
     if (statusCode < 200) {
@@ -276,9 +277,9 @@ export class H1ResponseParser {
     let body: number | 'chunked' | 'until-close';
     if (this.method === 'HEAD' || statusCode === 204 || statusCode === 304) body = 0;
     else if (head.transferEncodingCount > 0) body = 'chunked';
-    else if (head.contentLengthCount > 0) body = this.contentLength;
+    else if (head.contentLengthCount > 0) body = head.contentLengthValue;
     else body = 'until-close';
-    const keepAlive = body !== 'until-close' && this.keepAlive();
+    const keepAlive = body !== 'until-close' && persists(head);
     this.sink.onHead({ statusCode, statusMessage: head.statusMessage, httpVersion: head.httpVersion, headers: head.headers, keepAlive, body });
     if (this.epoch !== epoch) return -1;
     if (body === 0) {
@@ -287,7 +288,8 @@ export class H1ResponseParser {
       return offset;
     }
     if (body === 'chunked') {
-      this.chunked.reset();
+      if (this.chunkedDecoder === null) this.chunkedDecoder = new ChunkedBodyDecoder(this.maxHeadBytes, (data) => this.body(data));
+      else this.chunkedDecoder.reset();
       this.phase = CHUNKED;
     } else if (body === 'until-close') {
       this.phase = UNTIL_CLOSE;
@@ -296,49 +298,6 @@ export class H1ResponseParser {
       this.phase = LENGTH;
     }
     return offset;
-  }
-
-  /** Content-Length and Transfer-Encoding checked on every head, with or without a body: an answer that states them wrongly is not trusted. */
-  private framingProblem(): string | null {
-    const head = this.head;
-    if (head.transferEncodingCount > 0) {
-      if (head.contentLengthCount > 0) return H1_PROBLEMS.bothLengthAndChunked;
-      const coding = head.transferEncoding;
-      // One field, exactly `chunked`: the gateway re-frames bodies and cannot carry another coding.
-      if (head.transferEncodingCount > 1 || coding.length !== 7 || coding.toLowerCase() !== 'chunked') return H1_PROBLEMS.notChunked;
-      return null;
-    }
-    if (head.contentLengthCount === 0) return null;
-    // Node's parser rejects a repeated Content-Length even with equal values: as strict here.
-    if (head.contentLengthCount > 1) return H1_PROBLEMS.lengthRepeated;
-    const value = head.contentLength;
-    if (value.length === 0) return H1_PROBLEMS.lengthNotANumber;
-    let length = 0;
-    for (let i = 0; i < value.length; i++) {
-      const c = value.charCodeAt(i);
-      if (c < 0x30 || c > 0x39) return H1_PROBLEMS.lengthNotANumber;
-      // Exact up to 2^53; past it the sum stays past it, which is all the check below needs.
-      length = length * 10 + (c - 0x30);
-    }
-    if (length > Number.MAX_SAFE_INTEGER) return H1_PROBLEMS.lengthTooLarge;
-    this.contentLength = length;
-    return null;
-  }
-
-  /** RFC 9112 section 9.3: HTTP/1.1 persists unless `close`; HTTP/1.0 only with `keep-alive`. */
-  private keepAlive(): boolean {
-    const head = this.head;
-    const connection = head.headers.connection;
-    const http11 = head.httpVersion === '1.1';
-    if (connection === undefined) return http11;
-    let close = false;
-    let keepAlive = false;
-    for (const option of connection.split(',')) {
-      const token = option.trim().toLowerCase();
-      if (token === 'close') close = true;
-      else if (token === 'keep-alive') keepAlive = true;
-    }
-    return !close && (http11 || keepAlive);
   }
 
   /** Body data out; false when the sink stopped or restarted the parser from the callback. */
