@@ -95,7 +95,7 @@ export class ChunkedBodyDecoder {
           this.remaining -= take;
           if (this.remaining === 0) this.state = DATA_CR;
           pos += take;
-          if (!this.emit(chunk.subarray(pos - take, pos))) return CHUNKED_STOPPED;
+          if (!this.emit(take === length ? chunk : chunk.subarray(pos - take, pos))) return CHUNKED_STOPPED;
           break;
         }
         case DATA_CR:
@@ -120,6 +120,22 @@ export class ChunkedBodyDecoder {
 
   /** Reads (or gathers) a chunk-size line from `pos`; returns where reading goes on. */
   private sizeLine(chunk: Buffer, pos: number): number {
+    if (this.sizeLineBytes === 0) {
+      // The common line, hex digits and CRLF in this read, read in place (no search, no string);
+      // anything else (extensions, a line cut by the read, a fault) takes the general path below.
+      const stop = Math.min(chunk.length, pos + MAX_SIZE_DIGITS);
+      let size = 0;
+      let i = pos;
+      for (; i < stop; i++) {
+        const digit = HEX[chunk[i] as number] as number;
+        if (digit < 0) break;
+        size = size * 16 + digit;
+      }
+      if (i > pos && i + 1 < chunk.length && chunk[i] === CR && chunk[i + 1] === LF && size <= Number.MAX_SAFE_INTEGER) {
+        this.sized(size);
+        return i + 2;
+      }
+    }
     const lf = chunk.indexOf(LF, pos);
     const taken = (lf < 0 ? chunk.length : lf + 1) - pos;
     if (this.sizeLineBytes + taken > MAX_CHUNK_SIZE_LINE_BYTES) return this.fail(H1_PROBLEMS.chunkSizeLineTooLong);
@@ -150,18 +166,28 @@ export class ChunkedBodyDecoder {
     const digits = i - start;
     if (digits === 0 || digits > MAX_SIZE_DIGITS || size > Number.MAX_SAFE_INTEGER) return this.failed(H1_PROBLEMS.chunkFraming);
     if (i < end && (line[i] !== SEMICOLON || !CHUNK_EXTENSIONS.test(line.toString('latin1', i, end)))) return this.failed(H1_PROBLEMS.chunkFraming);
+    this.sized(size);
+    return true;
+  }
+
+  /** A chunk-size line read: its data next, or the trailer section after the last chunk. */
+  private sized(size: number): void {
     if (size === 0) {
       this.state = TRAILERS;
     } else {
       this.state = DATA;
       this.remaining = size;
     }
-    return true;
   }
 
   /** Reads trailer lines from `pos` up to the empty line; returns where reading goes on. */
   private trailerLines(chunk: Buffer, pos: number): number {
     const limit = this.maxTrailerBytes;
+    // The common case: no trailer, the empty line right there.
+    if (this.trailerBytes === 0 && this.trailerPartial === '' && chunk[pos] === CR && chunk[pos + 1] === LF && limit >= 2) {
+      this.state = DONE;
+      return pos + 2;
+    }
     for (;;) {
       const lf = chunk.indexOf(LF, pos);
       const taken = (lf < 0 ? chunk.length : lf + 1) - pos;

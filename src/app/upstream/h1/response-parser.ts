@@ -129,7 +129,8 @@ export class H1ResponseParser {
         case LENGTH: {
           const take = Math.min(this.remaining, length - offset);
           this.remaining -= take;
-          this.sink.onBody(chunk.subarray(offset, offset + take));
+          // A read that is all body goes out as it is: no Buffer made for it.
+          this.sink.onBody(take === length ? chunk : chunk.subarray(offset, offset + take));
           if (this.epoch !== epoch) return null;
           offset += take;
           if (this.remaining === 0) return this.finish(length - offset);
