@@ -58,7 +58,7 @@ const ACCEPTED: Record<string, Case> = {
     answer: 'HTTP/1.1 200 OK\r\nX-A:\t a \tb\t \r\nX-B:\r\nX-C:   \r\nX-D: \xff\x80\r\nContent-Length: 0\r\n\r\n',
     expected: { head: { headers: { 'x-a': 'a \tb', 'x-b': '', 'x-c': '', 'x-d': '\xff\x80', 'content-length': '0' } } },
   },
-  'names of equal hash (one slot of the name table) kept apart': {
+  'names that differ by little kept apart (the table of names seen)': {
     answer: 'HTTP/1.1 200 OK\r\nAa: 1\r\nBB: 2\r\nAa: 3\r\nBB: 4\r\nbb: 5\r\nContent-Length: 0\r\n\r\n',
     expected: { head: { headers: { aa: '1, 3', bb: '2, 4, 5', 'content-length': '0' } } },
   },
@@ -232,6 +232,18 @@ describe('H1ResponseParser: the head limit', () => {
     for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
       expect(() => new H1ResponseParser(sink, { maxHeadBytes: bad })).toThrow(/^maxHeadBytes must be a positive integer \(bytes\), got .*: leave it out for 16384\.$/);
     }
+  });
+});
+
+describe('H1ResponseParser: field names', () => {
+  it('the table of names seen, filled past its bound by names at random, is emptied and goes on giving the right names', () => {
+    const names = Array.from({ length: 1_500 }, (_, i) => `X-Random-${i.toString(36)}`);
+    for (let i = 0; i < names.length; i += 100) {
+      const fields = names.slice(i, i + 100).map((name) => `${name}: ${name.length}\r\n`).join('');
+      const outcome = parseAnswer(latin1(`HTTP/1.1 200 OK\r\n${fields}Content-Length: 0\r\n\r\n`));
+      expect(Object.keys(outcome.head?.headers ?? {})).toEqual([...names.slice(i, i + 100).map((name) => name.toLowerCase()), 'content-length']);
+    }
+    expect(parseAnswer(latin1(COMMON)).head?.headers).toEqual({ 'content-type': 'text/plain', date: 'Thu, 03 Dec 2026 08:00:00 GMT', 'x-request-id': '42', server: 'upstream', 'content-length': '12' });
   });
 });
 

@@ -1,5 +1,3 @@
-import { nameHashStep } from './field-names.js';
-
 /**
  * The grammar of one HTTP/1.1 field line (RFC 9112 section 5, RFC 9110 section 5.5), shared by
  * the head and the trailer section of a chunked body. Lines are checked on latin1 strings
@@ -27,8 +25,6 @@ const COLON = 0x3a;
 export class FieldLineBounds {
   /** Index of the colon: the name is [start, colon). */
   colon = 0;
-  /** The name's hash for lowerCaseName (field-names.ts). */
-  nameHash = 0;
   /** The value without its surrounding OWS: [valueStart, valueEnd). */
   valueStart = 0;
   valueEnd = 0;
@@ -42,19 +38,21 @@ export class FieldLineBounds {
  */
 export function scanFieldLine(s: string, start: number, end: number, out: FieldLineBounds): boolean {
   let i = start;
-  let hash = 0;
-  for (; i < end; i++) {
-    const c = s.charCodeAt(i);
-    if (TCHAR[c] !== 1) break;
-    hash = nameHashStep(hash, c);
-  }
+  while (i < end && TCHAR[s.charCodeAt(i)] === 1) i++;
   if (i === start || i === end || s.charCodeAt(i) !== COLON) return false;
   out.colon = i;
-  out.nameHash = hash;
-  i++;
+  return scanFieldValue(s, i + 1, end, out);
+}
+
+/**
+ * Checks the part of a field line after its colon, `s[from, end)`, against `OWS field-value
+ * OWS` (no control character but HTAB, no DEL) and fills `out.valueStart` and `out.valueEnd`.
+ */
+export function scanFieldValue(s: string, from: number, end: number, out: FieldLineBounds): boolean {
+  let i = from;
   while (i < end && isSpOrTab(s.charCodeAt(i))) i++;
   out.valueStart = i;
-  // Every byte but controls and DEL (HTAB aside): an arithmetic test is cheaper here than the table.
+  // An arithmetic test is cheaper here than the table.
   for (; i < end; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x20 ? c !== HTAB : c === 0x7f) return false;

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { lowerCaseName } from './field-names.js';
-import { FieldLineBounds, isFold, scanFieldLine, TEXT_CHAR } from './field-line.js';
+import { fieldName } from './field-names.js';
+import { FieldLineBounds, isFold, scanFieldValue, TEXT_CHAR } from './field-line.js';
 import { H1_PROBLEMS } from './problems.js';
 
 /** What {@link ResponseHeadBuilder.line} says of a line: a status or field line, taken; the empty line (the head is complete); a problem, in {@link ResponseHeadBuilder.problem}. */
@@ -85,9 +85,13 @@ export class ResponseHeadBuilder {
     }
     if (end === start) return HEAD_COMPLETE;
     if (isFold(s.charCodeAt(start))) return this.fail(H1_PROBLEMS.obsFold);
+    // The first colon ends the name (a colon is no tchar): the name is then looked up whole
+    // (field-names.ts), checked only when it is new.
+    const colon = s.indexOf(':', start);
+    if (colon <= start || colon >= end) return this.fail(H1_PROBLEMS.fieldLine);
+    const name = fieldName(s, start, colon);
     const bounds = this.bounds;
-    if (!scanFieldLine(s, start, end, bounds)) return this.fail(H1_PROBLEMS.fieldLine);
-    const name = lowerCaseName(s, start, bounds.colon, bounds.nameHash);
+    if (name === '' || !scanFieldValue(s, colon + 1, end, bounds)) return this.fail(H1_PROBLEMS.fieldLine);
     if (name.length === 14 && name === 'content-length') {
       this.contentLengthCount++;
       this.contentLength = framingValue(s, bounds.valueStart, bounds.valueEnd, end);
