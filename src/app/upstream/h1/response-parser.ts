@@ -49,7 +49,6 @@ const IGNORING = 6;
 const CRLF_CRLF = Buffer.from('\r\n\r\n', 'latin1');
 /** How much of a read is decoded to look for the end of a head in it at first (most heads are shorter). */
 const HEAD_WINDOW = 1024;
-const LF = 0x0a;
 
 /** Buffer's own latin1 decoder, without toString()'s encoding dispatch (it is on every Buffer, though @types/node does not say so). */
 type Latin1Slicer = Buffer & { latin1Slice(start: number, end: number): string };
@@ -232,26 +231,39 @@ export class H1ResponseParser {
     }
   }
 
-  /** A head spread over reads: each line checked as it completes, the size counted as lines come. */
+  /**
+   * A head spread over reads: each line checked as it completes, the size counted as lines
+   * come. The read is decoded once (no more of it than could still be head, and a byte more to
+   * tell an overflow); the start of a line it ends in waits in headPartial.
+   */
   private readHeadLines(chunk: Buffer, offset: number): number {
     const limit = this.maxHeadBytes;
     const head = this.head;
-    let pos = offset;
+    const end = Math.min(chunk.length, offset + limit - this.headBytes - this.headPartial.length + 1);
+    const piece = (chunk as Latin1Slicer).latin1Slice(offset, end);
+    let start = 0;
     for (;;) {
-      const lf = chunk.indexOf(LF, pos);
-      const taken = (lf < 0 ? chunk.length : lf + 1) - pos;
-      if (this.headBytes + this.headPartial.length + taken > limit) return this.failAt(headTooLarge(limit));
+      const lf = piece.indexOf('\n', start);
+      const partial = this.headPartial;
+      const taken = (lf < 0 ? piece.length : lf + 1) - start;
+      if (this.headBytes + partial.length + taken > limit) return this.failAt(headTooLarge(limit));
       if (lf < 0) {
-        this.headPartial += (chunk as Latin1Slicer).latin1Slice(pos, chunk.length);
-        return chunk.length;
+        this.headPartial = partial + piece.slice(start);
+        return end;
       }
-      const text = this.headPartial + (chunk as Latin1Slicer).latin1Slice(pos, lf + 1);
-      this.headPartial = '';
-      this.headBytes += text.length;
-      pos = lf + 1;
-      const line = head.line(text, 0, text.length - 1);
+      let line;
+      if (partial === '') {
+        this.headBytes += taken;
+        line = head.line(piece, start, lf);
+      } else {
+        const text = partial + piece.slice(start, lf + 1);
+        this.headPartial = '';
+        this.headBytes += text.length;
+        line = head.line(text, 0, text.length - 1);
+      }
       if (line === LINE_PROBLEM) return this.failAt(head.problem);
-      if (line === HEAD_COMPLETE) return this.headComplete(pos);
+      start = lf + 1;
+      if (line === HEAD_COMPLETE) return this.headComplete(offset + start);
     }
   }
 
