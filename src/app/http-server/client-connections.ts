@@ -1,6 +1,19 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { LinkedList, ListNode } from '../../pool/linked-list.js';
 import { proxyErrorPayload } from '../proxy/proxy-error.response.js';
+
+/** What is kept of a counted connection: its requests in flight, and its place in the line of those serving none. */
+interface ConnectionSlot {
+  inFlight: number;
+  /** In the line while `inFlight` is 0. */
+  readonly node: ListNode<Socket>;
+}
+
+/** Where a counted connection keeps its slot (null once it stops counting). */
+const SLOT = Symbol('clientConnectionSlot');
+
+type CountedSocket = Socket & { [SLOT]?: ConnectionSlot | null };
 
 /**
  * The cap on client connections (`CLIENT_MAX_CONNECTIONS`), kept so that a flood of slow or
@@ -20,14 +33,16 @@ import { proxyErrorPayload } from '../proxy/proxy-error.response.js';
  */
 export class ClientConnections {
   readonly #max: number;
-  /** Connections serving no request, the longest-waiting first (a Set keeps insertion order). */
-  readonly #waiting = new Set<Socket>();
-  /** Requests in flight per connection serving some (pipelined requests count each). */
-  readonly #serving = new Map<Socket, number>();
+  /**
+   * Connections serving no request, the longest-waiting first: an intrusive list of their
+   * slots, not a Set, since every request takes its connection out and puts it back, and a
+   * Set or Map would allocate a new table every few of those (bench/RESULTS.md, issue 15).
+   */
+  readonly #waiting = new LinkedList<Socket>();
   /** Connections refused at the cap: whatever they send is not served. */
   readonly #refused = new WeakSet<Socket>();
-  /** Every connection counted against the cap (one closed to make room stops counting at once). */
-  readonly #counted = new Set<Socket>();
+  /** Connections counted against the cap (one closed to make room stops counting at once). */
+  #open = 0;
   #shed = 0;
   #refusedCount = 0;
 
@@ -42,12 +57,12 @@ export class ClientConnections {
 
   /** Connections open now. */
   get open(): number {
-    return this.#counted.size;
+    return this.#open;
   }
 
   /** Connections closed to make room for newer ones, and connections refused, since the start. */
   get stats(): { readonly open: number; readonly shed: number; readonly refused: number } {
-    return { open: this.#counted.size, shed: this.#shed, refused: this.#refusedCount };
+    return { open: this.#open, shed: this.#shed, refused: this.#refusedCount };
   }
 
   /** Whether `socket` was refused at the cap (its requests are not to be served). */
@@ -57,28 +72,23 @@ export class ClientConnections {
 
   /** A request began on `socket`: it is not to be closed to make room until the request is done. */
   requestStarted(socket: Socket): void {
-    if (!this.#counted.has(socket)) return;
-    this.#waiting.delete(socket);
-    this.#serving.set(socket, (this.#serving.get(socket) ?? 0) + 1);
+    const slot = (socket as CountedSocket)[SLOT];
+    if (slot === undefined || slot === null) return;
+    if (slot.inFlight++ === 0) this.#waiting.remove(slot.node);
   }
 
   /** A request on `socket` ended (its response finished or was cut). */
   requestEnded(socket: Socket): void {
-    const inFlight = this.#serving.get(socket);
-    if (inFlight === undefined) return;
-    if (inFlight > 1) {
-      this.#serving.set(socket, inFlight - 1);
-      return;
-    }
-    this.#serving.delete(socket);
+    const slot = (socket as CountedSocket)[SLOT];
+    if (slot === undefined || slot === null || slot.inFlight === 0) return;
     // Idle now: it goes to the back of the line of connections that may make room.
-    if (this.#counted.has(socket) && !socket.destroyed) this.#waiting.add(socket);
+    if (--slot.inFlight === 0 && !socket.destroyed) this.#waiting.push(slot.node);
   }
 
   #onConnection(socket: Socket): void {
-    if (this.#counted.size >= this.#max) {
-      const oldest = this.#waiting.values().next();
-      if (oldest.done === true) {
+    if (this.#open >= this.#max) {
+      const oldest = this.#waiting.head;
+      if (oldest === null) {
         this.#refuse(socket);
         return;
       }
@@ -86,15 +96,20 @@ export class ClientConnections {
       this.#shed++;
       oldest.value.destroy();
     }
-    this.#counted.add(socket);
-    this.#waiting.add(socket);
+    const slot: ConnectionSlot = { inFlight: 0, node: new ListNode(socket) };
+    (socket as CountedSocket)[SLOT] = slot;
+    this.#open++;
+    this.#waiting.push(slot.node);
     socket.once('close', () => this.#forget(socket));
   }
 
   #forget(socket: Socket): void {
-    this.#counted.delete(socket);
-    this.#waiting.delete(socket);
-    this.#serving.delete(socket);
+    const counted = socket as CountedSocket;
+    const slot = counted[SLOT];
+    if (slot === undefined || slot === null) return;
+    counted[SLOT] = null;
+    this.#waiting.remove(slot.node);
+    this.#open--;
   }
 
   #refuse(socket: Socket): void {

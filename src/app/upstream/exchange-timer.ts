@@ -22,8 +22,14 @@ import type { SchedulerLike, Subscription } from 'rxjs';
 export class ExchangeTimers {
   readonly #scheduler: SchedulerLike;
   readonly #timeoutMs: number;
-  /** The exchanges being timed; in start order (a Set keeps insertion order). */
-  readonly #running = new Set<ExchangeTimer>();
+  /**
+   * The exchanges being timed, in start order: an intrusive list through the timers
+   * themselves, not a Set, since every proxied request adds one and takes it out, and a Set
+   * allocates a new table every few of those (bench/RESULTS.md, issue 15).
+   */
+  #first: ExchangeTimer | null = null;
+  #last: ExchangeTimer | null = null;
+  #count = 0;
   #timer: Subscription | null = null;
   /** When the armed timer fires. */
   #armedFor = Infinity;
@@ -37,7 +43,7 @@ export class ExchangeTimers {
   start(): ExchangeTimer {
     const exchange = new ExchangeTimer(this, this.#scheduler.now());
     if (this.#timeoutMs !== Infinity) {
-      this.#running.add(exchange);
+      this.#append(exchange);
       // Every deadline already timed is earlier than this one: only an idle timer is armed.
       if (this.#timer === null) this.#arm(this.#timeoutMs);
     }
@@ -46,7 +52,7 @@ export class ExchangeTimers {
 
   /** How many exchanges are being timed (for tests). */
   get running(): number {
-    return this.#running.size;
+    return this.#count;
   }
 
   /** @internal */
@@ -56,8 +62,25 @@ export class ExchangeTimers {
 
   /** @internal The exchange ended: it is no longer timed. */
   forget(exchange: ExchangeTimer): void {
-    this.#running.delete(exchange);
+    if (!exchange.timed) return;
+    exchange.timed = false;
+    const { previous, next } = exchange;
+    if (previous === null) this.#first = next;
+    else previous.next = next;
+    if (next === null) this.#last = previous;
+    else next.previous = previous;
+    exchange.previous = exchange.next = null;
+    this.#count--;
     // The timer is left armed: when it fires it finds what is left, or stops.
+  }
+
+  #append(exchange: ExchangeTimer): void {
+    exchange.timed = true;
+    exchange.previous = this.#last;
+    if (this.#last === null) this.#first = exchange;
+    else this.#last.next = exchange;
+    this.#last = exchange;
+    this.#count++;
   }
 
   #arm(delay: number): void {
@@ -69,14 +92,16 @@ export class ExchangeTimers {
     this.#timer = null;
     const now = this.#scheduler.now();
     let next = Infinity;
-    for (const exchange of this.#running) {
+    // Found first, expired after: an expiry's callback may end other exchanges or start new ones.
+    let expired: ExchangeTimer[] | null = null;
+    for (let exchange = this.#first; exchange !== null; exchange = exchange.next) {
       const due = exchange.lastActivity + this.#timeoutMs;
-      if (due <= now) {
-        this.#running.delete(exchange);
-        exchange.expire();
-      } else if (due < next) {
-        next = due;
-      }
+      if (due <= now) (expired ??= []).push(exchange);
+      else if (due < next) next = due;
+    }
+    for (const exchange of expired ?? []) {
+      this.forget(exchange);
+      exchange.expire();
     }
     // An exchange started meanwhile (by an expiry's callback) may have armed a later timer.
     if (next !== Infinity && next < this.armedFor) {
@@ -105,6 +130,12 @@ export class ExchangeTimer {
   readonly #timers: ExchangeTimers;
   /** When the exchange started, then its answer or its body's last chunk came. */
   lastActivity: number;
+  /** @internal Its place in {@link ExchangeTimers}' list of exchanges being timed. */
+  previous: ExchangeTimer | null = null;
+  /** @internal */
+  next: ExchangeTimer | null = null;
+  /** @internal Whether it is in that list. */
+  timed = false;
   #onLate: ((this: unknown) => void) | null = null;
   #lateSubject: unknown = undefined;
   #onBodyStall: (() => Error) | null = null;

@@ -277,8 +277,13 @@ export class H1Exchange implements H1ResponseSink, BodySource, BodyWriterOwner {
     // More than one answer to one request: the upstream and this gateway disagree on framing.
     if (trailingBytes > 0) this.#reusable = false;
     this.#timer.stop();
-    this.#giveBack();
-    (this.#body as H1ResponseBody).end();
+    const body = this.#body as H1ResponseBody;
+    body.end();
+    // The client's answer first, the pool's bookkeeping after: when the whole answer came in
+    // one read, the proxy writes it in the microtask its await resumes in, queued before this
+    // one; a body already piped has been ended just now.
+    if (body.piped) this.#giveBack();
+    else queueMicrotask(() => this.#giveBack());
   }
 
   /** @internal The upstream half-closed the connection. */
