@@ -5,7 +5,7 @@
 //                                          [--only gateway,hand-written] [--scenarios c1,c32]
 //                                          [--env K=V ...] [--node-args "--flag ..."]
 //                                          [--compare <other build>/dist/main.js]
-//                                          [--peers-with-tunables]
+//                                          [--peers-with-tunables] [--slices 4]
 //
 // Processes: the upstream (bench/servers/gateway-upstream.js: 12 bytes, or 1 MiB on /big), the
 // hand-written proxy (bench/servers/hand-written-proxy.js: http.request over a keep-alive
@@ -15,14 +15,18 @@
 // generator (bench/lib/raw-load.js, raw keep-alive sockets). `--peers-with-tunables` starts the
 // hand-written proxy and http-proxy with the same GLIBC_TUNABLES (by default they run as a
 // user would run them, without).
-// In every round each scenario runs each proxy in turn, the order rotating from round to round;
-// the figures are medians over the rounds, the ratios are of those medians (vs hand-written).
+// In every round each scenario runs each proxy in turn, in `--slices` slices of the round's
+// seconds taken in turns (A B A B ..., the order rotating from slice to slice and round to
+// round), so that a change of load on a shared machine (which moves c=1 between two regimes,
+// one twice as fast as the other) weighs on all of them alike; a proxy's round is the sum of
+// its slices. The figures are medians over the rounds, the ratios are of those medians (vs
+// hand-written); the median of the per-round ratios is printed beside them.
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { forkServer } from './lib/fork-server.js';
 import { startGateway, startTunables } from './lib/gateway-process.js';
-import { idleClients, runLoad } from './lib/raw-load.js';
+import { idleClients, percentile, runLoad } from './lib/raw-load.js';
 import { median, rotate } from './lib/stats.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -47,9 +51,9 @@ const SCENARIOS = {
 
 async function loadRole() {
   process.on('disconnect', () => process.exit(0));
-  process.on('message', async ({ port, scenario, seconds }) => {
+  process.on('message', async ({ port, scenario, seconds, warmupSeconds }) => {
     const idle = scenario.idle === undefined ? null : await idleClients({ port, path: scenario.path, count: scenario.idle });
-    const result = await runLoad({ port, ...scenario, seconds });
+    const result = await runLoad({ port, ...scenario, seconds, warmupSeconds, keepLatencies: true });
     if (idle !== null) {
       result.idleOpen = idle.open();
       idle.close();
@@ -61,10 +65,10 @@ async function loadRole() {
 function startLoadProcess() {
   const child = fork(SELF, ['--role', 'load'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return {
-    run: (port, scenario, seconds) =>
+    run: (port, scenario, seconds, warmupSeconds) =>
       new Promise((resolve) => {
         child.once('message', resolve);
-        child.send({ port, scenario, seconds });
+        child.send({ port, scenario, seconds, warmupSeconds });
       }),
     stop: () => child.disconnect(),
   };
@@ -107,6 +111,7 @@ function format(rps) {
 async function main() {
   const rounds = Number(arg('rounds', '5'));
   const seconds = Number(arg('seconds', '2'));
+  const slices = Number(arg('slices', '4'));
   const entry = arg('entry', fileURLToPath(new URL('../dist/main.js', import.meta.url)));
   const compare = arg('compare', null);
   const only = arg('only', 'hand-written,http-proxy,gateway').split(',');
@@ -120,19 +125,34 @@ async function main() {
   const peersWithTunables = process.argv.includes('--peers-with-tunables');
   const contenders = await startContenders(only, upstream.port, entry, extraEnv, nodeArgs, compare, peersWithTunables);
   const load = startLoadProcess();
-  console.log(`gateway.js: ${rounds} rounds x ${seconds} s per proxy and scenario (after a 0.5 s warm-up each); GLIBC_TUNABLES=${startTunables()} for the gateway${peersWithTunables ? ' and the peers' : ' only'}; gateway ${nodeArgs.length > 0 ? `node ${nodeArgs.join(' ')} ` : ''}${entry}${Object.keys(extraEnv).length > 0 ? ` with ${JSON.stringify(extraEnv)}` : ''}${compare === null ? '' : `; gateway-b ${compare}`}`);
+  console.log(`gateway.js: ${rounds} rounds x ${seconds} s per proxy and scenario in ${slices} slices taken in turns (after a warm-up of 0.5 s, then 0.1 s, each); GLIBC_TUNABLES=${startTunables()} for the gateway${peersWithTunables ? ' and the peers' : ' only'}; gateway ${nodeArgs.length > 0 ? `node ${nodeArgs.join(' ')} ` : ''}${entry}${Object.keys(extraEnv).length > 0 ? ` with ${JSON.stringify(extraEnv)}` : ''}${compare === null ? '' : `; gateway-b ${compare}`}`);
   const results = Object.fromEntries(scenarioNames.map((name) => [name, Object.fromEntries(only.map((proxy) => [proxy, []]))]));
   try {
     for (let round = 0; round < rounds; round++) {
       for (const name of scenarioNames) {
         const scenario = SCENARIOS[name];
+        const sums = Object.fromEntries(only.map((proxy) => [proxy, { counted: 0, answered: 0, failed: 0, cpuMs: 0, latencies: [], idleOpen: undefined }]));
+        for (let slice = 0; slice < slices; slice++) {
+          for (const proxy of rotate(only, round + slice)) {
+            const cpuBefore = cpuMsOf(contenders[proxy].pid);
+            // A full warm-up before a proxy's first slice of the round, a short one before the others.
+            const result = await load.run(contenders[proxy].port, scenario, seconds / slices, slice === 0 ? 0.5 : 0.1);
+            const cpuAfter = cpuMsOf(contenders[proxy].pid);
+            const sum = sums[proxy];
+            sum.counted += result.latencies.length;
+            sum.answered += result.answered;
+            sum.failed += result.failed;
+            sum.cpuMs += cpuBefore === null || cpuAfter === null ? NaN : cpuAfter - cpuBefore;
+            sum.latencies.push(...result.latencies);
+            if (result.idleOpen !== undefined) sum.idleOpen = Math.min(sum.idleOpen ?? Infinity, result.idleOpen);
+          }
+        }
         const line = [];
         for (const proxy of rotate(only, round)) {
-          const cpuBefore = cpuMsOf(contenders[proxy].pid);
-          const result = await load.run(contenders[proxy].port, scenario, seconds);
-          const cpuAfter = cpuMsOf(contenders[proxy].pid);
-          // The proxy's CPU per request over the warm-up and the counted run (µs).
-          result.cpuUs = cpuBefore === null || cpuAfter === null ? NaN : ((cpuAfter - cpuBefore) * 1000) / result.answered;
+          const sum = sums[proxy];
+          sum.latencies.sort((a, b) => a - b);
+          // The proxy's CPU per request over the warm-ups and the counted runs (µs).
+          const result = { rps: sum.counted / seconds, p50: percentile(sum.latencies, 50), p99: percentile(sum.latencies, 99), failed: sum.failed, cpuUs: (sum.cpuMs * 1000) / sum.answered, idleOpen: sum.idleOpen };
           results[name][proxy].push(result);
           line.push(`${proxy} ${format(result.rps)}/s p99 ${result.p99.toFixed(2)} ms cpu ${result.cpuUs.toFixed(1)} µs/req${result.failed > 0 ? ` (${result.failed} failed)` : ''}${result.idleOpen === undefined ? '' : ` [${result.idleOpen} idle open]`}`);
         }
@@ -148,16 +168,21 @@ async function main() {
   const base = only.includes('hand-written') ? 'hand-written' : only[0];
   for (const name of scenarioNames) {
     console.log(`\n${SCENARIOS[name].title} (medians of ${rounds} rounds; ratios vs ${base})`);
-    console.log('| proxy | req/s | ratio | p50 ms | p99 ms | p99 ratio | CPU µs/req | failed |');
-    console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
-    const baseRps = median(results[name][base].map((r) => r.rps));
-    const baseP99 = median(results[name][base].map((r) => r.p99));
+    console.log('| proxy | req/s | ratio | per-round ratio | p50 ms | p99 ms | p99 ratio | per-round p99 ratio | CPU µs/req | failed |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    const baseRows = results[name][base];
+    const baseRps = median(baseRows.map((r) => r.rps));
+    const baseP99 = median(baseRows.map((r) => r.p99));
     for (const proxy of only) {
       const rows = results[name][proxy];
       const rps = median(rows.map((r) => r.rps));
       const p99 = median(rows.map((r) => r.p99));
       const failed = rows.reduce((sum, r) => sum + r.failed, 0);
-      console.log(`| ${proxy} | ${format(rps)} | ${(rps / baseRps).toFixed(2)}x | ${median(rows.map((r) => r.p50)).toFixed(2)} | ${p99.toFixed(2)} | ${(p99 / baseP99).toFixed(2)}x | ${median(rows.map((r) => r.cpuUs)).toFixed(1)} | ${failed} |`);
+      const roundRatio = median(rows.map((r, i) => r.rps / baseRows[i].rps));
+      const roundP99Ratio = median(rows.map((r, i) => r.p99 / baseRows[i].p99));
+      console.log(
+        `| ${proxy} | ${format(rps)} | ${(rps / baseRps).toFixed(2)}x | ${roundRatio.toFixed(2)}x | ${median(rows.map((r) => r.p50)).toFixed(2)} | ${p99.toFixed(2)} | ${(p99 / baseP99).toFixed(2)}x | ${roundP99Ratio.toFixed(2)}x | ${median(rows.map((r) => r.cpuUs)).toFixed(1)} | ${failed} |`,
+      );
     }
   }
 }

@@ -92,7 +92,7 @@ export async function idleClients({ port, path, count }) {
 }
 
 /** The `p`-th percentile of `sorted` (ascending). */
-function percentile(sorted, p) {
+export function percentile(sorted, p) {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
@@ -101,9 +101,9 @@ function percentile(sorted, p) {
  * `concurrency` connections sending `method path` (with `bodyBytes` of body) for
  * `warmupSeconds + seconds`; what completes in the last `seconds` is counted. Returns requests
  * per second, latency percentiles (ms), failures (non-2xx answers, broken connections) and
- * how many answers came in all.
+ * how many answers came in all (and, with `keepLatencies`, every counted latency).
  */
-export async function runLoad({ port, method = 'GET', path, bodyBytes = 0, concurrency, seconds, warmupSeconds = 0.5 }) {
+export async function runLoad({ port, method = 'GET', path, bodyBytes = 0, concurrency, seconds, warmupSeconds = 0.5, keepLatencies = false }) {
   const request = requestBytes({ port, method, path, bodyBytes });
   const start = performance.now();
   const from = start + warmupSeconds * 1_000;
@@ -122,5 +122,8 @@ export async function runLoad({ port, method = 'GET', path, bodyBytes = 0, concu
   await Promise.all(Array.from({ length: concurrency }, () => connection(port, request, wanted, done)));
   latencies.sort((a, b) => a - b);
   // answered: every answer, the warm-up's included (for the proxy's CPU per request).
-  return { rps: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), failed, answered };
+  const result = { rps: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), failed, answered };
+  // Every counted latency (ms, ascending), for a caller that merges several runs.
+  if (keepLatencies) result.latencies = latencies;
+  return result;
 }
