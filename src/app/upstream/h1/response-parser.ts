@@ -60,10 +60,15 @@ type Latin1Slicer = Buffer & { latin1Slice(start: number, end: number): string }
  * Transfer-Encoding, a transfer coding other than chunked, repeated or malformed lengths),
  * since the gateway forwards what it reads to a client whose parser may disagree.
  *
- * Fast where it counts: a head that arrives in one read is found with one Buffer search,
- * decoded to one latin1 string and checked with charCode loops; body bytes come out as
- * subarrays of the pushed buffers. A head spread over reads is checked line by line as the
- * lines complete, with the same checks in the same order (same answer for any split).
+ * Fast where it counts: a head that arrives in one read is decoded to one latin1 string (the
+ * read's first KiB, searched for the empty line) and checked with charCode loops; body bytes
+ * come out as subarrays of the pushed buffers (the buffer itself when a read is all body). A
+ * head spread over reads is checked line by line as the lines complete, with the same checks in
+ * the same order (same answer for any split). Cheap to make: one per exchange costs nothing
+ * measurable next to reusing one with expect() (bench/RESULTS.md, issue 15 session 7).
+ *
+ * A sink callback that throws leaves push() or end() with its exception and the parser midway:
+ * call expect() before using it again (or drop it with the connection).
  */
 export class H1ResponseParser {
   private readonly maxHeadBytes: number;
