@@ -316,6 +316,24 @@ describe('H1ResponseParser: one parser, several exchanges', () => {
     expect(log).toEqual(['head 200 1', 'body x', 'end 0']);
   });
 
+  it('a sink callback that throws: the exception leaves push(), and expect() makes the parser whole again', () => {
+    const log: Log = [];
+    let throwing = true;
+    const parser = new H1ResponseParser(
+      recorder(log, {
+        onHead: () => {
+          if (throwing) throw new Error('the sink refused the head');
+        },
+      }),
+    );
+    parser.expect('GET');
+    expect(() => parser.push(latin1('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'))).toThrow('the sink refused the head');
+    throwing = false;
+    parser.expect('GET');
+    expect(parser.push(latin1('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nno'))).toBeNull();
+    expect(log).toEqual(['head 200 2', 'head 200 2', 'body no', 'end 0']);
+  });
+
   it('the sink may call expect() from onEnd and push what trailed (a pipelining client)', () => {
     const log: Log = [];
     let trailing = 0;
