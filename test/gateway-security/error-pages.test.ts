@@ -7,7 +7,7 @@ import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { jsonErrorHandler } from '../../src/app/http-server/json-error-handler.js';
 import { ProxyService } from '../../src/app/proxy/proxy.service.js';
-import type { UpstreamClient, UpstreamRequest, UpstreamResponse } from '../../src/app/upstream/upstream-client.js';
+import type { UpstreamClient, UpstreamReceiver, UpstreamRequest } from '../../src/app/upstream/upstream-client.js';
 import { UpstreamTarget } from '../../src/app/upstream/upstream-target.js';
 import { loadAppConfig } from '../../src/app/config/app-config.js';
 import { InFlightRequests } from '../../src/app/lifecycle/in-flight-requests.js';
@@ -100,8 +100,8 @@ describe('no answer of the service shows a stack trace, a path or an internal me
     const body = new PassThrough();
     const client: UpstreamClient = {
       protocol: 'h2',
-      request: (_request: UpstreamRequest): Promise<UpstreamResponse> =>
-        Promise.resolve({
+      send: (_request: UpstreamRequest, receiver: UpstreamReceiver): void =>
+        receiver.answered({
           statusCode: 200,
           statusMessage: undefined,
           // An h2 library could hand over what HTTP/1.1 cannot carry.
@@ -113,7 +113,7 @@ describe('no answer of the service shows a stack trace, a path or an internal me
     };
     const config = loadAppConfig({});
     const proxy = new ProxyService(client, new UpstreamTarget(new URL('https://upstream.test')), config, new InFlightRequests(), new ProxyMetrics(new Registry()), new AppLifecycle());
-    const port = await listen((req, res) => void proxy.forward(Object.assign(req, { originalUrl: req.url }), res));
+    const port = await listen((req, res) => proxy.forward(Object.assign(req, { originalUrl: req.url }), res));
     const exchange = await rawExchange(port, get('/proxy/x'), { methods: ['GET'] });
     expect(exchange.responses.map((r) => r.status)).toEqual([502]);
     const [response] = exchange.responses;

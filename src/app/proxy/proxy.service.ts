@@ -8,7 +8,7 @@ import { InFlightRequests } from '../lifecycle/in-flight-requests.js';
 import { ProxyMetrics, type ProxyOutcome } from '../metrics/proxy.metrics.js';
 import { ROUTES } from '../routes.js';
 import { ClientAbort } from '../upstream/client-abort.js';
-import type { UpstreamBody as AnyUpstreamBody, UpstreamClient, UpstreamResponse } from '../upstream/upstream-client.js';
+import type { UpstreamBody as AnyUpstreamBody, UpstreamClient, UpstreamReceiver, UpstreamResponse } from '../upstream/upstream-client.js';
 import { upstreamProtocolError } from '../upstream/upstream-answer.js';
 import { toUpstreamError } from '../upstream/upstream.errors.js';
 import type { UpstreamTarget } from '../upstream/upstream-target.js';
@@ -48,25 +48,32 @@ export class ProxyService {
 
   /** The request listener of `/proxy/*` (the front door calls it): {@link forward}. */
   readonly handle = (request: IncomingMessage, response: ServerResponse): void => {
-    void this.forward(request, response);
+    this.forward(request, response);
   };
 
   /**
-   * Serves one proxied request; the response is complete (or cut) when the promise settles or
-   * later. Never rejects: should it ever fail, the client gets a 500 JSON answer that says
-   * nothing of why (the log does), as the service's last error handler answers for the other routes.
+   * Serves one proxied request: sends it upstream and returns; the answer is written when it
+   * comes (`answered`), or the proxy's error when none can be forwarded (`failed`). Nothing is
+   * awaited on the way: no promise, no microtask per request. Never throws: should it ever
+   * fail, the client gets a 500 JSON answer that says nothing of why (the log does), as the
+   * service's last error handler answers for the other routes.
    */
-  async forward(request: ProxiedRequest, response: ServerResponse): Promise<void> {
+  forward(request: ProxiedRequest, response: ServerResponse): void {
     try {
-      await this.#forward(request, response);
+      this.#forward(request, response);
     } catch (error) {
-      this.logger.error(`${request.method ?? 'GET'} /proxy: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      if (response.headersSent) response.destroy();
-      else sendProxyError(response, 500, 'INTERNAL_ERROR', 'The service failed to answer this request.');
+      this.internalError(request.method ?? 'GET', response, error);
     }
   }
 
-  async #forward(request: ProxiedRequest, response: ServerResponse): Promise<void> {
+  /** @internal A failure of the proxy itself: logged with its stack, answered with a bare 500. */
+  internalError(method: string, response: ServerResponse, error: unknown): void {
+    this.logger.error(`${method} /proxy: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    if (response.headersSent) response.destroy();
+    else if (!response.destroyed) sendProxyError(response, 500, 'INTERNAL_ERROR', 'The service failed to answer this request.');
+  }
+
+  #forward(request: ProxiedRequest, response: ServerResponse): void {
     const started = performance.now();
     const method = request.method ?? 'GET';
     const url = request.originalUrl ?? request.url ?? '/';
@@ -97,9 +104,8 @@ export class ProxyService {
       return;
     }
 
-    let upstream: UpstreamResponse;
-    try {
-      upstream = await this.client.request({
+    this.client.send(
+      {
         method,
         path,
         headers: upstreamRequestHeaders(request.headers, framing, clientSideOf(request), this.config.trustProxy),
@@ -107,17 +113,26 @@ export class ProxyService {
         // An empty body is no body: nothing to stream (and the request stays retryable).
         body: framing.kind === 'none' || (framing.kind === 'length' && framing.length === 0) ? null : request,
         clientAbort: exchange.clientAbort,
-      });
-    } catch (error) {
-      // Nobody is left to answer.
-      if (exchange.clientAbort.aborted) return;
-      this.#closeIfDraining(response);
-      const failure = toUpstreamError(error, this.target.toString());
-      exchange.outcome = 'upstream_error';
-      this.logger.warn(`${method} ${exchange.shown()} -> ${failure.status} ${failure.code}: ${failure.message}`);
-      sendProxyError(response, failure.status, failure.code, failure.message, { upstream: this.target.toString() });
-      return;
-    }
+      },
+      exchange,
+    );
+  }
+
+  /** @internal No answer that can be forwarded: the proxy answers in the upstream's place. */
+  failed(exchange: ProxyExchange, error: unknown): void {
+    // Nobody is left to answer.
+    if (exchange.clientAbort.aborted) return;
+    const response = exchange.response;
+    this.#closeIfDraining(response);
+    const failure = toUpstreamError(error, this.target.toString());
+    exchange.outcome = 'upstream_error';
+    this.logger.warn(`${exchange.method} ${exchange.shown()} -> ${failure.status} ${failure.code}: ${failure.message}`);
+    sendProxyError(response, failure.status, failure.code, failure.message, { upstream: this.target.toString() });
+  }
+
+  /** @internal The upstream's answer came: its head is written to the client, its body streams after. */
+  answered(exchange: ProxyExchange, upstream: UpstreamResponse): void {
+    const response = exchange.response;
     exchange.upstream = upstream;
     // The client left while the upstream answered: the body goes with its connection.
     if (response.destroyed) {
@@ -149,7 +164,7 @@ export class ProxyService {
       for (const name of response.getHeaderNames()) if (name !== 'connection') response.removeHeader(name);
       const failure = upstreamProtocolError(this.target.toString(), 'its header fields cannot be written to the client', { cause: error });
       exchange.outcome = 'upstream_error';
-      this.logger.warn(`${method} ${exchange.shown()} -> 502 ${failure.code}: ${failure.message} (${(error as { code?: string }).code ?? 'error'})`);
+      this.logger.warn(`${exchange.method} ${exchange.shown()} -> 502 ${failure.code}: ${failure.message} (${(error as { code?: string }).code ?? 'error'})`);
       sendProxyError(response, 502, failure.code, failure.message, { upstream: this.target.toString() });
       return;
     }
@@ -194,9 +209,11 @@ type UpstreamBody = AnyUpstreamBody & { [EXCHANGE]?: ProxyExchange };
 
 /**
  * What the proxy keeps of one request while it is served: one object, found by the shared
- * listeners of its response and upstream body, rather than closures per request.
+ * listeners of its response and upstream body, rather than closures per request. It is also
+ * what hears from the upstream client ({@link UpstreamReceiver}): a failure of the proxy in
+ * there is answered as any other (500), never thrown into the client's I/O callbacks.
  */
-class ProxyExchange {
+class ProxyExchange implements UpstreamReceiver {
   readonly clientAbort = new ClientAbort();
   outcome: ProxyOutcome | undefined = undefined;
   upstream: UpstreamResponse | undefined = undefined;
@@ -211,6 +228,22 @@ class ProxyExchange {
     readonly path: string | null,
     readonly started: number,
   ) {}
+
+  answered(upstream: UpstreamResponse): void {
+    try {
+      this.service.answered(this, upstream);
+    } catch (error) {
+      this.service.internalError(this.method, this.response, error);
+    }
+  }
+
+  failed(error: unknown): void {
+    try {
+      this.service.failed(this, error);
+    } catch (failure) {
+      this.service.internalError(this.method, this.response, failure);
+    }
+  }
 
   /** The path as logs show it: without its query (queries often carry keys and tokens). */
   shown(): string {

@@ -5,7 +5,7 @@ import type { Dispatcher } from 'undici';
 import type { ConnectionPool, PoolDispatcher } from '../../http/index.js';
 import { ExchangeTimers, type ExchangeTimer } from './exchange-timer.js';
 import { onRequestBodyCut } from './request-body.js';
-import type { UpstreamClient, UpstreamRequest, UpstreamResponse } from './upstream-client.js';
+import type { UpstreamClient, UpstreamReceiver, UpstreamRequest, UpstreamResponse } from './upstream-client.js';
 import { finalAnswerProblem, interimAnswerProblem, upstreamProtocolError } from './upstream-answer.js';
 import { toUpstreamError, UpstreamError, upstreamTimeout } from './upstream.errors.js';
 import type { UpstreamTarget } from './upstream-target.js';
@@ -115,6 +115,15 @@ export class DispatcherUpstreamClient implements UpstreamClient {
   /** Stops listening to the pool's events (the pool's close ends them anyway). */
   onModuleDestroy(): void {
     this.#events.unsubscribe();
+  }
+
+  /** @throws UpstreamError (502, 503, 504); or any error once `request.clientAbort` has aborted. */
+  /** {@link UpstreamClient.send}: {@link request}'s outcome, told to `receiver`. */
+  send(request: UpstreamRequest, receiver: UpstreamReceiver): void {
+    this.request(request).then(
+      (response) => receiver.answered(response),
+      (error: unknown) => receiver.failed(error),
+    );
   }
 
   /** @throws UpstreamError (502, 503, 504); or any error once `request.clientAbort` has aborted. */

@@ -5,7 +5,7 @@ import type { AddressInput } from '../../pool/index.js';
 import { ExchangeTimers } from './exchange-timer.js';
 import { H1Exchange, type H1ExchangeContext } from './h1/h1-exchange.js';
 import { requestHead } from './h1/request-head.js';
-import type { UpstreamClient, UpstreamRequest, UpstreamResponse } from './upstream-client.js';
+import type { UpstreamClient, UpstreamReceiver, UpstreamRequest } from './upstream-client.js';
 import type { UpstreamTarget } from './upstream-target.js';
 
 /** Options of {@link Http1UpstreamClient}. */
@@ -72,13 +72,17 @@ export class Http1UpstreamClient implements UpstreamClient {
     this.#timers = new ExchangeTimers(options.scheduler ?? pool.options.scheduler, options.timeoutMs);
   }
 
-  /** @throws UpstreamError (502, 503, 504); or any error once `request.clientAbort` has aborted. */
-  request(request: UpstreamRequest): Promise<UpstreamResponse> {
-    return new Promise<UpstreamResponse>((resolve, reject) => {
+  /** {@link UpstreamClient.send}: `receiver` hears the answer's head, or an `UpstreamError` (502, 503, 504). */
+  send(request: UpstreamRequest, receiver: UpstreamReceiver): void {
+    let head: string;
+    try {
       // Built (and checked) before a connection is leased: a head that cannot be written costs none.
-      const head = requestHead(request.method, this.#target.pathFor(request.path), this.#host, request.headers);
-      new H1Exchange(this.#context, request, head, this.#timers.start(), resolve, reject).send();
-    });
+      head = requestHead(request.method, this.#target.pathFor(request.path), this.#host, request.headers);
+    } catch (error) {
+      receiver.failed(error);
+      return;
+    }
+    new H1Exchange(this.#context, request, head, this.#timers.start(), receiver).send();
   }
 }
 

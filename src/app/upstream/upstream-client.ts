@@ -71,14 +71,28 @@ export interface UpstreamResponse {
  * (`Http1UpstreamClient`), or HTTP/2 and HTTP/1.1 over the pool's undici dispatcher
  * (`DispatcherUpstreamClient`); the proxy is the same over either.
  *
- * Contract: `request()` resolves once the response headers are in, or rejects with an
- * `UpstreamError` (unreachable or an answer that cannot be forwarded: 502, timed out: 504, no
- * capacity: 503). It never rejects for an HTTP status: a 500 from the upstream is a response
- * like any other. What can be forwarded is decided by `upstream-answer.ts`: a client closes
+ * Contract: `send()` tells its receiver `answered` once the response headers are in, or
+ * `failed` with an `UpstreamError` (unreachable or an answer that cannot be forwarded: 502,
+ * timed out: 504, no capacity: 503). It never fails for an HTTP status: a 500 from the
+ * upstream is a response like any other. What can be forwarded is decided by `upstream-answer.ts`: a client closes
  * the upstream connection of any answer refused there.
  */
 export interface UpstreamClient {
   /** The protocol it speaks, for logs and the dashboard (`'http/1.1'`, `'h2'`). */
   readonly protocol: string;
-  request(request: UpstreamRequest): Promise<UpstreamResponse>;
+  /** Sends `request`; `receiver` hears how it went, once (possibly before `send` returns). */
+  send(request: UpstreamRequest, receiver: UpstreamReceiver): void;
+}
+
+/**
+ * Who hears how a request to the upstream went: exactly one of its methods is called, once.
+ * Callbacks rather than a promise: the proxy's hot path pays no promise and no microtask per
+ * request, and the answer's head is written to the client in the same turn as it was read.
+ * Neither method may throw: they run inside the client's I/O callbacks.
+ */
+export interface UpstreamReceiver {
+  /** The answer's head came; its body streams from `response.body`. */
+  answered(response: UpstreamResponse): void;
+  /** No answer: an `UpstreamError` (unreachable or unforwardable: 502, timed out: 504, no capacity: 503), or any error once `clientAbort` has aborted. */
+  failed(error: unknown): void;
 }

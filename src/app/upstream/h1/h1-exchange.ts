@@ -9,7 +9,7 @@ import { SocketTransport } from '../../../transport/index.js';
 import type { ExchangeTimer } from '../exchange-timer.js';
 import { onRequestBodyCut } from '../request-body.js';
 import { finalAnswerProblem, interimAnswerProblem, upstreamProtocolError } from '../upstream-answer.js';
-import type { UpstreamRequest, UpstreamResponse } from '../upstream-client.js';
+import type { UpstreamReceiver, UpstreamRequest } from '../upstream-client.js';
 import { toUpstreamError, UpstreamError, upstreamTimeout } from '../upstream.errors.js';
 import { RequestBodyWriter, type BodyWriterOwner } from './request-body-writer.js';
 import { H1ResponseBody, type BodySource } from './response-body.js';
@@ -57,8 +57,9 @@ type ExchangeSocket = Socket & { [EXCHANGE]?: H1Exchange | null; [RELEASED_AT]?:
  * One request to the upstream over a pooled HTTP/1.1 connection: the lease, the head and body
  * written, the answer parsed ({@link H1ResponseParser}), the body handed to the proxy
  * ({@link H1ResponseBody}), and the connection given back when the answer has been read
- * whole, reusable or not. It settles the promise of `request()` once: with the answer's head,
- * or with an `UpstreamError`.
+ * whole, reusable or not. It tells its receiver once: the answer's head, or an `UpstreamError`.
+ * What one read of the connection brings is written to the client in one call, and only then
+ * is the connection given back: the client's answer first, the pool's bookkeeping after.
  *
  * A request without a body, with an idempotent method, that fails on a reused connection
  * before any byte of an answer (the upstream closed the connection while it sat idle) is sent
@@ -73,8 +74,7 @@ export class H1Exchange implements H1ResponseSink, BodySource, BodyWriterOwner {
   readonly #request: UpstreamRequest;
   readonly #head: string;
   readonly #timer: ExchangeTimer;
-  readonly #resolve: (response: UpstreamResponse) => void;
-  readonly #reject: (error: unknown) => void;
+  readonly #receiver: UpstreamReceiver;
   #attempts = 0;
   /** While the pool finds or makes a connection. */
   #waiting: AbortController | null = null;
@@ -88,8 +88,10 @@ export class H1Exchange implements H1ResponseSink, BodySource, BodyWriterOwner {
   #interim = 0;
   /** Whether the connection may serve another exchange when this one is over. */
   #reusable = true;
-  /** Whether the promise has settled. */
+  /** Whether the receiver has been told. */
   #settled = false;
+  /** Whether the answer has been read whole (the connection is given back after the read that completed it). */
+  #complete = false;
   #paused = false;
 
   constructor(
@@ -97,15 +99,13 @@ export class H1Exchange implements H1ResponseSink, BodySource, BodyWriterOwner {
     request: UpstreamRequest,
     head: string,
     timer: ExchangeTimer,
-    resolve: (response: UpstreamResponse) => void,
-    reject: (error: unknown) => void,
+    receiver: UpstreamReceiver,
   ) {
     this.#context = context;
     this.#request = request;
     this.#head = head;
     this.#timer = timer;
-    this.#resolve = resolve;
-    this.#reject = reject;
+    this.#receiver = receiver;
     this.#parser = new H1ResponseParser(this);
   }
 
@@ -205,6 +205,7 @@ export class H1Exchange implements H1ResponseSink, BodySource, BodyWriterOwner {
     this.#transport = transport;
     this.#socket = socket;
     this.#reusable = true;
+    this.#complete = false;
     this.#interim = 0;
     transport.attach();
     socket[EXCHANGE] = this;
@@ -231,6 +232,13 @@ export class H1Exchange implements H1ResponseSink, BodySource, BodyWriterOwner {
   received(chunk: Buffer): void {
     const problem = this.#parser.push(chunk);
     if (problem !== null) this.#refuse(problem);
+    else this.#afterRead();
+  }
+
+  /** What the read brought goes to the client in one write; an answer read whole gives its connection back. */
+  #afterRead(): void {
+    this.#body?.flush();
+    if (this.#complete) this.#giveBack();
   }
 
   onInterim(statusCode: number): void {
@@ -258,7 +266,7 @@ export class H1Exchange implements H1ResponseSink, BodySource, BodyWriterOwner {
     // From now on the timer watches the body: silent for timeoutMs, it is cut.
     this.#timer.touch();
     this.#timer.onAnswerLate(bodyStalled, this);
-    this.#resolve({
+    this.#receiver.answered({
       statusCode: head.statusCode,
       statusMessage: head.statusMessage,
       headers: head.headers,
@@ -277,13 +285,8 @@ export class H1Exchange implements H1ResponseSink, BodySource, BodyWriterOwner {
     // More than one answer to one request: the upstream and this gateway disagree on framing.
     if (trailingBytes > 0) this.#reusable = false;
     this.#timer.stop();
-    const body = this.#body as H1ResponseBody;
-    body.end();
-    // The client's answer first, the pool's bookkeeping after: when the whole answer came in
-    // one read, the proxy writes it in the microtask its await resumes in, queued before this
-    // one; a body already piped has been ended just now.
-    if (body.piped) this.#giveBack();
-    else queueMicrotask(() => this.#giveBack());
+    this.#complete = true;
+    (this.#body as H1ResponseBody).end();
   }
 
   /** @internal The upstream half-closed the connection. */
@@ -292,6 +295,7 @@ export class H1Exchange implements H1ResponseSink, BodySource, BodyWriterOwner {
       // Ends a body delimited by the close; any other is cut.
       const problem = this.#parser.end();
       if (problem !== null) this.#failBody(upstreamProtocolError(this.#context.name, problem));
+      else this.#afterRead();
       return;
     }
     this.#connectionLost(closedWithoutAnswer(this.#context.name), true);
@@ -403,7 +407,7 @@ export class H1Exchange implements H1ResponseSink, BodySource, BodyWriterOwner {
     this.#settled = true;
     this.#request.clientAbort.onAbort(null);
     this.#timer.stop();
-    this.#reject(error);
+    this.#receiver.failed(error);
   }
 
   /** The connection is not fit for another exchange: closed, and given back. */

@@ -26,18 +26,20 @@ type DrainingResponse = ServerResponse & { [BODY]?: H1ResponseBody | null };
  * It is not a Node stream, on purpose: a `Readable` and `pipe()` cost a stream object, its
  * state, and a dozen listeners for every proxied request, which is what the proxy's hot path
  * spends most on (bench/RESULTS.md, issue 15). It has the part of `Readable` the proxy uses
- * (`pipe`, `destroy`, `readableEnded`, an `'error'` listener), and one more trick: chunks that
- * arrive before `pipe()` (the answer's head and a short body come in one read, before the
- * proxy has written the head) are held and written with the end in one call, so that the
- * client gets head and body in one write.
+ * (`pipe`, `destroy`, `readableEnded`, an `'error'` listener). Chunks are held until the
+ * exchange flushes them after each read of the connection ({@link H1ResponseBody.flush}), or
+ * until `pipe()`: what one read brings is one write to the client, the head and the end
+ * included when they came with it (a short answer is one write, not three).
  */
 export class H1ResponseBody {
   readableEnded = false;
   #source: BodySource;
   #target: DrainingResponse | null = null;
-  /** Chunks held until `pipe()`: none, one, or several. */
+  /** Chunks not written yet: none, one, or several. */
   #held: Buffer | Buffer[] | null = null;
   #heldBytes = 0;
+  /** Whether the end has been written. */
+  #endWritten = false;
   #destroyed = false;
   #failed = false;
   #onError: ((this: H1ResponseBody, error: Error) => void) | null = null;
@@ -55,22 +57,8 @@ export class H1ResponseBody {
   /** Writes the body into `response` as it comes, and ends it at the body's end. Once. */
   pipe<T extends ServerResponse>(response: T): T {
     if (this.#target !== null || this.#destroyed) return response;
-    const target = response as DrainingResponse;
-    this.#target = target;
-    const held = this.#held;
-    this.#held = null;
-    this.#heldBytes = 0;
-    if (held === null) {
-      if (this.readableEnded) target.end();
-      return response;
-    }
-    const chunk = Array.isArray(held) ? Buffer.concat(held) : held;
-    if (this.readableEnded) {
-      target.end(chunk);
-      return response;
-    }
-    if (target.write(chunk)) this.#source.resume();
-    else this.#awaitDrain(target);
+    this.#target = response as DrainingResponse;
+    this.flush();
     return response;
   }
 
@@ -89,34 +77,47 @@ export class H1ResponseBody {
     return this;
   }
 
-  /** @internal A chunk of the body, framing removed. */
+  /** @internal A chunk of the body, framing removed: held until the next flush. */
   push(chunk: Buffer): void {
     if (this.#destroyed) return;
-    const target = this.#target;
-    if (target !== null) {
-      if (!target.write(chunk)) this.#awaitDrain(target);
-      return;
-    }
     const held = this.#held;
     if (held === null) this.#held = chunk;
     else if (Array.isArray(held)) held.push(chunk);
     else this.#held = [held, chunk];
     this.#heldBytes += chunk.length;
-    if (this.#heldBytes >= HELD_BYTES_LIMIT) this.#source.pause();
+    // Nobody takes it yet: past a limit, the upstream waits.
+    if (this.#target === null && this.#heldBytes >= HELD_BYTES_LIMIT) this.#source.pause();
   }
 
-  /** @internal The body is complete. */
+  /** @internal The body is complete (written at the next flush). */
   end(): void {
     if (this.readableEnded || this.#destroyed) return;
     this.readableEnded = true;
+  }
+
+  /** @internal Writes what is held (and the end, once complete) into the response, if it is named yet. */
+  flush(): void {
     const target = this.#target;
-    if (target === null) return;
-    target[BODY] = null;
-    target.end();
+    if (target === null || this.#destroyed || this.#endWritten) return;
+    const held = this.#held;
+    this.#held = null;
+    this.#heldBytes = 0;
+    const chunk = held === null ? null : Array.isArray(held) ? Buffer.concat(held) : held;
+    if (this.readableEnded) {
+      this.#endWritten = true;
+      target[BODY] = null;
+      if (chunk === null) target.end();
+      else target.end(chunk);
+      return;
+    }
+    if (chunk === null) return;
+    if (target.write(chunk)) this.#source.resume();
+    else this.#awaitDrain(target);
   }
 
   /** @internal The body failed: its consumer hears of it once. */
   fail(error: Error): void {
+    // A body read whole never fails: what comes after it is the connection's business.
     if (this.#failed || this.#destroyed || this.readableEnded) return;
     this.#failed = true;
     this.#held = null;
@@ -135,7 +136,7 @@ export class H1ResponseBody {
   /** @internal The response drained. */
   drained(target: DrainingResponse): void {
     target[BODY] = null;
-    if (!this.#destroyed && !this.readableEnded) this.#source.resume();
+    if (!this.#destroyed && !this.#endWritten) this.#source.resume();
   }
 }
 
