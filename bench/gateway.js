@@ -47,6 +47,15 @@ const SCENARIOS = {
   idle: { title: 'GET, 12 B answer, concurrency 16, with 1,000 idle keep-alive clients connected', path: '/proxy/echo', concurrency: 16, idle: 1_000 },
 };
 
+/**
+ * The upstream and the load generator, which are not measured, run with the GLIBC_TUNABLES the
+ * gateway gets: with glibc's default trim threshold a node:http process moving 1 MiB bodies
+ * takes up to 280 page faults per body, or none, depending on what it happened to free before
+ * (bench/RESULTS.md, issue 15, session 7), and a slow upstream made the 1 MiB scenarios swing
+ * from round to round for every proxy (up to 2x).
+ */
+const INFRASTRUCTURE_ENV = { ...process.env, GLIBC_TUNABLES: startTunables() };
+
 // ---- the load generator's process -----------------------------------------------------------
 
 async function loadRole() {
@@ -63,7 +72,7 @@ async function loadRole() {
 }
 
 function startLoadProcess() {
-  const child = fork(SELF, ['--role', 'load'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(SELF, ['--role', 'load'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: INFRASTRUCTURE_ENV });
   return {
     run: (port, scenario, seconds, warmupSeconds) =>
       new Promise((resolve) => {
@@ -121,7 +130,7 @@ async function main() {
   // Node/V8 options for the gateway's process only (what `npm start` runs is `node dist/main.js`).
   const nodeArgs = arg('node-args', '').split(' ').filter(Boolean);
 
-  const upstream = await forkServer('servers/gateway-upstream.js');
+  const upstream = await forkServer('servers/gateway-upstream.js', [], INFRASTRUCTURE_ENV);
   const peersWithTunables = process.argv.includes('--peers-with-tunables');
   const contenders = await startContenders(only, upstream.port, entry, extraEnv, nodeArgs, compare, peersWithTunables);
   const load = startLoadProcess();
