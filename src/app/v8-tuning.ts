@@ -13,9 +13,18 @@ import { setFlagsFromString } from 'node:v8';
  * requests die young, as a proxy's requests do (bench/RESULTS.md, issue 15: from 0.55x to
  * 0.71-0.78x of a hand-written proxy's throughput at c=32, p99 from 3.1x to 1.4-1.7x).
  *
+ * `--no-concurrent-array-buffer-sweeping`: the memory of dead `ArrayBuffer`s (Node reads each
+ * socket into a new one) is given back during the young-generation collection that finds them
+ * dead, rather than later by a background task. Until that task has run, V8 counts the memory
+ * as still in use; proxying 1 MiB bodies allocates it at over 1 GB/s, the count passed V8's
+ * external-memory limit, and V8 started full collections that found nothing to free: 8 to 16
+ * mark-compacts per second of uploads, the gateway's CPU per upload 1,200-2,200 µs instead of
+ * 600-700 (bench/RESULTS.md, issue 15, session 7). On two cores shared with the load, the
+ * background task ran late. The sweeping costs the collection a few hundred microseconds at most.
+ *
  * Only the service's process: the library sets no V8 flag in its users' processes.
  */
-export const GATEWAY_V8_FLAGS: readonly string[] = ['--no-allocation-site-pretenuring'];
+export const GATEWAY_V8_FLAGS: readonly string[] = ['--no-allocation-site-pretenuring', '--no-concurrent-array-buffer-sweeping'];
 
 /** Applies {@link GATEWAY_V8_FLAGS} to this process (a flag given on the command line is overridden). */
 export function tuneV8ForTheGateway(): void {
