@@ -24,7 +24,17 @@ type NodeOutcome =
  * Where the parser is stricter than Node on purpose: the problems it names (null: it read a 101
  * and stopped), and a check, independent of the parser, that the answer does break the rule.
  */
-const STRICTER: ReadonlyArray<{ rule: string; why: string; problems: ReadonlyArray<string | null>; holds: (answer: string) => boolean }> = [
+/** The major version of the Node running the test: what its llhttp takes changed between 20 and 24. */
+const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
+
+const STRICTER: ReadonlyArray<{
+  rule: string;
+  why: string;
+  problems: ReadonlyArray<string | null>;
+  holds: (answer: string) => boolean;
+  /** The first Node major known to take such answers (the rule is met only there); every Node when absent. */
+  sinceNode?: number;
+}> = [
   {
     rule: 'every status line is `HTTP/1.1` or `HTTP/1.0`, SP, a status of 100-999, then CRLF or SP and a reason of HTAB/SP/VCHAR/obs-text',
     why: 'Node also takes statuses below 100, HTTP/0.9 and HTTP/2.0, empty lines (CRLF or a bare LF) before a status line and control characters (DEL, 0x01...) in the reason: none is an HTTP/1.1 answer, and the gateway writes the reason on to its client',
@@ -45,6 +55,13 @@ const STRICTER: ReadonlyArray<{ rule: string; why: string; problems: ReadonlyArr
       const codings = fieldValues(answer, 'transfer-encoding');
       return codings.length > 1 || (codings.length === 1 && !/^chunked *$/i.test(codings[0] as string));
     },
+  },
+  {
+    rule: 'a Content-Length value is digits, with SP but no HTAB after them',
+    why: 'Node 20 refuses `Content-Length: 2<HTAB>`, Node 24 takes it (its llhttp changed): the parser refuses it on both, so that the gateway frames an answer the same way whatever Node it runs on, and never otherwise than Node 20',
+    problems: [H1_PROBLEMS.lengthNotANumber],
+    holds: (answer) => fieldValues(answer, 'content-length').some((value) => /^[0-9]+[ \t]*\t[ \t]*$/.test(value)),
+    sinceNode: 24,
   },
   {
     rule: 'a chunk size has at most 16 hex digits',
@@ -362,6 +379,8 @@ describe('H1ResponseParser against the node:http client, on the same bytes from 
     expect(tally.bothTake).toBeGreaterThan(100);
     expect(tally.bothRefuse).toBeGreaterThan(100);
     expect(tally.trailing).toBeGreaterThan(5);
-    expect([...tally.stricter.keys()].sort()).toEqual(STRICTER.map((rule) => rule.rule).sort());
+    // Each listed strictness met, those that depend on Node's version where it is known to take such answers.
+    const required = STRICTER.filter((rule) => rule.sinceNode === undefined || NODE_MAJOR >= rule.sinceNode).map((rule) => rule.rule);
+    expect([...tally.stricter.keys()]).toEqual(expect.arrayContaining(required));
   });
 });
