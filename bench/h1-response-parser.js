@@ -69,18 +69,7 @@ function gatewayParserPerAnswer() {
 }
 
 function gatewayParser() {
-  const parser = new H1ResponseParser({
-    onInterim() {},
-    onHead(head) {
-      headerCount += head.headers['content-type'] === undefined ? 0 : 1;
-    },
-    onBody(chunk) {
-      bodyBytes += chunk.length;
-    },
-    onEnd() {
-      messages++;
-    },
-  });
+  const parser = new H1ResponseParser(SINK);
   return (reads) => {
     parser.expect('GET');
     for (const read of reads) {
