@@ -60,7 +60,6 @@ export class Http1UpstreamClient implements UpstreamClient {
       name: target.toString(),
       timeoutMs: options.timeoutMs,
       describeLeases: pool.options.leakDetectionThresholdMs !== undefined,
-      keepAliveMarginMs: marginMs,
       idleTimeoutFor(headers: IncomingHttpHeaders): number | undefined {
         const hint = parseKeepAliveTimeout(headers['keep-alive']);
         return hint === undefined ? undefined : hint - marginMs;

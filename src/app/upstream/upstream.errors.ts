@@ -30,6 +30,11 @@ export function upstreamTimeout(target: string, timeoutMs: number, what: 'answer
   );
 }
 
+/** The connection ended before any byte of an answer (Node's client says `socket hang up`). */
+export function closedWithoutAnswer(target: string): UpstreamError {
+  return new UpstreamError('UPSTREAM_UNREACHABLE', 502, `The upstream ${target} closed the connection without an answer.`);
+}
+
 /**
  * Maps an error of the HTTP client or the pool, met before the response headers, to an
  * {@link UpstreamError}: the pool's codes say whether the pool or the upstream is at fault,

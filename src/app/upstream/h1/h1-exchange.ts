@@ -1,32 +1,22 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
-import type { ConnectionPool } from '../../../http/index.js';
-import type { AddressInput, Lease } from '../../../pool/index.js';
-import { asPeerConnectError } from '../../../http/connect-failure.js';
-import { hasPendingRead } from '../../../http/pending-read.js';
-import { loadTimeSetImmediate } from '../../../http/load-time-timers.js';
-import { SocketTransport } from '../../../transport/index.js';
+import type { Lease } from '../../../pool/index.js';
+import type { SocketTransport } from '../../../transport/index.js';
 import type { ExchangeTimer } from '../exchange-timer.js';
 import { onRequestBodyCut } from '../request-body.js';
 import { finalAnswerProblem, interimAnswerProblem, upstreamProtocolError } from '../upstream-answer.js';
 import type { UpstreamReceiver, UpstreamRequest } from '../upstream-client.js';
-import { toUpstreamError, UpstreamError, upstreamTimeout } from '../upstream.errors.js';
-import { RequestBodyWriter, type BodyWriterOwner } from './request-body-writer.js';
+import { closedWithoutAnswer, toUpstreamError, upstreamTimeout, type UpstreamError } from '../upstream.errors.js';
+import { givenBack, requestConnection, type ConnectionSource, type ConnectionTaker } from './connection-lease.js';
+import { RequestBodyWriter } from './request-body-writer.js';
 import { H1ResponseBody, type BodySource } from './response-body.js';
 import { H1ResponseParser, type H1ResponseHead, type H1ResponseSink } from './response-parser.js';
 
 /** What every exchange of one client shares: where to, and how. */
-export interface H1ExchangeContext {
-  readonly pool: ConnectionPool;
-  /** The pool address of the upstream. */
-  readonly address: AddressInput;
-  /** The upstream as errors and logs name it. */
-  readonly name: string;
+export interface H1ExchangeContext extends ConnectionSource {
   readonly timeoutMs: number;
   /** Whether leases say what they are for (the pool reports leaks). */
   readonly describeLeases: boolean;
-  /** How long before the server's `Keep-Alive: timeout` a connection stops being reused (ms). */
-  readonly keepAliveMarginMs: number;
   /** How long the upstream's server hint allows a connection to stay idle, less the margin; undefined without a hint. */
   idleTimeoutFor(headers: IncomingHttpHeaders): number | undefined;
 }
@@ -37,21 +27,10 @@ const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', '
 /** Codes of a connection that the server closed while it sat idle in the pool. */
 const STALE_CONNECTION_CODES = new Set(['ECONNRESET', 'EPIPE']);
 
-/**
- * A reused connection idle for longer than this waits one turn of the event loop before it is
- * written to, so that a FIN or RST already on its way is read first (undici's idle-socket
- * validation; the PooledAgent does it for every reuse). Servers close idle connections on a
- * timeout of a second or more (Node 5 s, nginx 75 s; a `Keep-Alive: timeout` hint is honoured
- * before that): a connection given back a moment ago is not one of them, and the proxy's hot
- * path does not pay that turn for every request.
- */
-const VALIDATE_AFTER_IDLE_MS = 1_000;
-
-/** Where the socket's shared listeners find the exchange using it, and when it was given back. */
+/** Where the socket's shared listeners find the exchange using it. */
 const EXCHANGE = Symbol('h1Exchange');
-const RELEASED_AT = Symbol('h1ReleasedAt');
 
-type ExchangeSocket = Socket & { [EXCHANGE]?: H1Exchange | null; [RELEASED_AT]?: number };
+type ExchangeSocket = Socket & { [EXCHANGE]?: H1Exchange | null };
 
 /**
  * One request to the upstream over a pooled HTTP/1.1 connection: the lease, the head and body
@@ -69,7 +48,7 @@ type ExchangeSocket = Socket & { [EXCHANGE]?: H1Exchange | null; [RELEASED_AT]?:
  * beyond the answer, a request body not written whole (the upstream answered early), any
  * failure, or an abandoned body: its unread or unwritten bytes would belong to the next request.
  */
-export class H1Exchange implements H1ResponseSink, BodySource, BodyWriterOwner {
+export class H1Exchange implements ConnectionTaker, H1ResponseSink, BodySource {
   readonly #context: H1ExchangeContext;
   readonly #request: UpstreamRequest;
   readonly #head: string;
@@ -121,81 +100,26 @@ export class H1Exchange implements H1ResponseSink, BodySource, BodyWriterOwner {
       this.#timer.onAnswerLate(answerLate, this);
       request.clientAbort.onAbort(clientLeft, this);
       if (request.body !== null) onRequestBodyCut(request.body, (error) => this.#requestBodyCut(error));
-      let lease: Lease | null;
-      try {
-        lease = this.#context.pool.acquireNow(this.#context.address);
-      } catch (error) {
-        this.#fail(toUpstreamError(error, this.#context.name));
-        return;
-      }
-      if (lease !== null) {
-        this.#leased(lease, false);
-        return;
-      }
     }
-    this.#acquire(this.#attempts === 1);
+    requestConnection(this.#context, this, this.#attempts === 1);
   }
 
-  /** Waits for a connection from the pool: an idle one if `reuse`, else a new one. */
-  #acquire(reuse: boolean): void {
-    const waiting = new AbortController();
+  // ---- the connection (ConnectionTaker) -------------------------------------------------------
+
+  get wantsConnection(): boolean {
+    return !this.#settled;
+  }
+
+  waitingWith(waiting: AbortController | null): void {
     this.#waiting = waiting;
-    this.#context.pool.acquireWith(
-      this.#context.address,
-      { signal: waiting.signal, reuse },
-      // Called inside the pool's bookkeeping: nothing may throw out of them.
-      (lease) => {
-        try {
-          this.#leased(lease, false);
-        } catch (error) {
-          lease.noNewExchanges();
-          lease.release();
-          this.#fail(toUpstreamError(error, this.#context.name));
-        }
-      },
-      (error) => {
-        if (this.#waiting === waiting) this.#waiting = null;
-        this.#fail(toUpstreamError(asPeerConnectError(error), this.#context.name));
-      },
-    );
   }
 
-  #leased(lease: Lease, validated: boolean): void {
-    this.#waiting = null;
-    // Timed out, or the client left, while the connection was found.
-    if (this.#settled) {
-      lease.release();
-      return;
-    }
-    const transport = lease.transport;
-    if (!(transport instanceof SocketTransport)) {
-      // An https: upstream that chose h2 by ALPN: this client speaks HTTP/1.1 only.
-      lease.release();
-      this.#fail(upstreamProtocolError(this.#context.name, 'its connection does not speak HTTP/1.1 (set UPSTREAM_HTTP2=auto for HTTP/2)'));
-      return;
-    }
-    const socket = transport.socket as ExchangeSocket;
-    if (lease.reused && !validated) {
-      // What the event loop has read (isHealthy), then what waits in the kernel (Node 24).
-      if (!transport.isHealthy() || hasPendingRead(socket)) {
-        lease.noNewExchanges();
-        lease.release();
-        // Its siblings may have been closed as well: a new connection, not another idle one.
-        this.#acquire(false);
-        return;
-      }
-      const releasedAt = socket[RELEASED_AT];
-      if (releasedAt !== undefined && this.#context.pool.options.scheduler.now() - releasedAt >= VALIDATE_AFTER_IDLE_MS) {
-        loadTimeSetImmediate(() => this.#leased(lease, true));
-        return;
-      }
-    } else if (validated && (!transport.isHealthy() || hasPendingRead(socket))) {
-      lease.noNewExchanges();
-      lease.release();
-      this.#acquire(false);
-      return;
-    }
-    this.#start(lease, transport, socket);
+  connected(lease: Lease, transport: SocketTransport): void {
+    this.#start(lease, transport, transport.socket as ExchangeSocket);
+  }
+
+  notConnected(error: UpstreamError): void {
+    this.#fail(error);
   }
 
   #start(lease: Lease, transport: SocketTransport, socket: ExchangeSocket): void {
@@ -222,7 +146,7 @@ export class H1Exchange implements H1ResponseSink, BodySource, BodyWriterOwner {
       return;
     }
     // The head goes with the body's first piece.
-    this.#writer = new RequestBodyWriter(this, this.#head, body, socket, request.framing);
+    this.#writer = new RequestBodyWriter(this.#head, body, socket, request.framing);
     this.#writer.start();
   }
 
@@ -328,11 +252,7 @@ export class H1Exchange implements H1ResponseSink, BodySource, BodyWriterOwner {
     this.#dropConnection();
   }
 
-  // ---- the request body (BodyWriterOwner) -----------------------------------------------------
-
-  bodySent(): void {
-    // Nothing to do: #giveBack() reads the writer's state.
-  }
+  // ---- the request body ----------------------------------------------------------------------
 
   #requestBodyCut(error: Error): void {
     // What went out is not a whole request: the connection goes, unanswered or not.
@@ -451,15 +371,10 @@ export class H1Exchange implements H1ResponseSink, BodySource, BodyWriterOwner {
     }
     const idleTimeout = transport.idleTimeout;
     const fit = transport.detach() && this.#reusable && !(idleTimeout !== undefined && idleTimeout <= 0);
-    if (fit) socket[RELEASED_AT] = this.#context.pool.options.scheduler.now();
+    if (fit) givenBack(socket, this.#context.pool.options.scheduler.now());
     else lease.noNewExchanges();
     lease.release();
   }
-}
-
-/** Node's `socket hang up`: the connection ended before any answer. */
-function closedWithoutAnswer(target: string): UpstreamError {
-  return new UpstreamError('UPSTREAM_UNREACHABLE', 502, `The upstream ${target} closed the connection without an answer.`);
 }
 
 // Shared listeners (`this` is the socket or the exchange): no closure per request.

@@ -2,12 +2,6 @@ import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { BodyFraming } from '../upstream-client.js';
 
-/** What the writer tells the exchange it writes for. */
-export interface BodyWriterOwner {
-  /** The client's body has been written whole, with its framing. */
-  bodySent(): void;
-}
-
 /** Where the shared listeners find their writer. */
 const WRITER = Symbol('requestBodyWriter');
 
@@ -32,7 +26,6 @@ const LAST_CHUNK = '0\r\n\r\n';
  * exchange failed); the bytes not written then make the connection unfit for another request.
  */
 export class RequestBodyWriter {
-  readonly #owner: BodyWriterOwner;
   readonly #body: WrittenBody;
   readonly #socket: WritingSocket;
   readonly #chunked: boolean;
@@ -40,8 +33,7 @@ export class RequestBodyWriter {
   #head: string | null;
   #done = false;
 
-  constructor(owner: BodyWriterOwner, head: string, body: Readable, socket: Socket, framing: BodyFraming) {
-    this.#owner = owner;
+  constructor(head: string, body: Readable, socket: Socket, framing: BodyFraming) {
     this.#head = head;
     this.#body = body as WrittenBody;
     this.#socket = socket as WritingSocket;
@@ -120,7 +112,6 @@ export class RequestBodyWriter {
     else if (head !== '') this.#socket.write(head, 'latin1');
     this.#done = true;
     this.stop();
-    this.#owner.bodySent();
   }
 }
 
