@@ -37,7 +37,7 @@ export interface ConnectionTaker {
  * before that): a connection given back a moment ago is not one of them, and the proxy's hot
  * path does not pay that turn for every request.
  */
-export const VALIDATE_AFTER_IDLE_MS = 1_000;
+const VALIDATE_AFTER_IDLE_MS = 1_000;
 
 /** When the socket's connection was last given back fit for reuse (the pool's clock). */
 const GIVEN_BACK_AT = Symbol('h1GivenBackAt');

@@ -62,11 +62,6 @@ export class H1ResponseBody {
     return response;
   }
 
-  /** Whether `pipe()` has named the response it is written into. */
-  get piped(): boolean {
-    return this.#target !== null;
-  }
-
   /** Abandons the body (the consumer stops reading before the end): the upstream connection is closed. */
   destroy(error?: Error): this {
     if (this.#destroyed) return this;
