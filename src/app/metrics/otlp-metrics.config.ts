@@ -1,4 +1,5 @@
 import type { ConfigProblem } from '../config/config.error.js';
+import { FIELD_TEXT } from '../http-grammar.js';
 
 /** The OTLP/HTTP encodings the gateway can export in. */
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
@@ -27,8 +28,6 @@ export const DEFAULT_SERVICE_NAME = 'reactive-connection-pool';
 /** Where an OTLP/HTTP receiver listens by default (an OpenTelemetry Collector's). */
 const DEFAULT_ENDPOINT = 'http://localhost:4318';
 const EXPORTERS = ['otlp', 'prometheus', 'none'];
-/** What an HTTP header value may hold (RFC 9110 field-value, no line break). */
-const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -86,7 +85,7 @@ export function readOtlpMetricsConfig(env: Env, problems: ConfigProblem[]): Otlp
   }
 
   const headersVariable = read('OTEL_EXPORTER_OTLP_METRICS_HEADERS') !== undefined ? 'OTEL_EXPORTER_OTLP_METRICS_HEADERS' : 'OTEL_EXPORTER_OTLP_HEADERS';
-  const headers = keyValueList(read(headersVariable), HEADER_VALUE);
+  const headers = keyValueList(read(headersVariable), FIELD_TEXT);
   if (headers === null) problem(headersVariable, 'a comma-separated list of name=value (values percent-encoded), e.g. authorization=Bearer%20<token>', 'none', true);
 
   const timeoutVariable = read('OTEL_EXPORTER_OTLP_METRICS_TIMEOUT') !== undefined ? 'OTEL_EXPORTER_OTLP_METRICS_TIMEOUT' : 'OTEL_EXPORTER_OTLP_TIMEOUT';

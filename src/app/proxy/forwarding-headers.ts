@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { TOKEN } from '../http-grammar.js';
 
 /** What the proxy knows about the client side of a request, for `Forwarded` and `X-Forwarded-*`. */
 export interface ClientSide {
@@ -32,8 +33,6 @@ function normaliseAddress(address: string | undefined): string | undefined {
   if (address === undefined) return undefined;
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
-
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** A `Forwarded` parameter value: a token as it is, anything else quoted (RFC 7239 §4). */
 function forwardedValue(value: string): string {

@@ -1,4 +1,5 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import { TOKEN } from '../http-grammar.js';
 import type { BodyFraming } from '../upstream/upstream-client.js';
 
 export type { BodyFraming } from '../upstream/upstream-client.js';
@@ -14,8 +15,7 @@ export interface FramingRefusal {
 const NONE: BodyFraming = Object.freeze({ kind: 'none' });
 const CHUNKED: BodyFraming = Object.freeze({ kind: 'chunked' });
 
-// RFC 9110 §5.6.2 token; RFC 3986 authority (reg-name or IPv4 / IP-literal, optional port).
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// RFC 3986 authority (reg-name or IPv4 / IP-literal, optional port).
 const HOST = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*(?::\d*)?$|^\[[0-9A-Fa-f:.]+\](?::\d*)?$/;
 
 function refusal(code: string, message: string, status: 400 | 501 = 400): FramingRefusal {

@@ -1,4 +1,5 @@
 import { UpstreamError } from './upstream.errors.js';
+import { FIELD_TEXT } from '../http-grammar.js';
 
 /**
  * What of an upstream's answer the gateway forwards, in one place for both upstream clients
@@ -21,8 +22,6 @@ export const MAX_INTERIM_RESPONSES = 8;
 /** Interim statuses read and not forwarded. */
 const TOLERATED_INTERIM = new Set([100, 103]);
 
-const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/;
-
 /** Why an interim response (the `count`-th) cannot be part of a forwarded exchange, or null. */
 export function interimAnswerProblem(statusCode: number, count: number): string | null {
   if (statusCode === 101) return 'it switched protocols (101) though no upgrade was asked for';
@@ -36,7 +35,7 @@ export function finalAnswerProblem(statusCode: number | undefined, statusMessage
   if (statusCode === undefined || !Number.isInteger(statusCode) || statusCode < 200 || statusCode > 599) {
     return `its status ${String(statusCode)} is not a final HTTP status`;
   }
-  if (statusMessage !== undefined && !REASON_PHRASE.test(statusMessage)) return 'its reason phrase holds characters a status line may not';
+  if (statusMessage !== undefined && !FIELD_TEXT.test(statusMessage)) return 'its reason phrase holds characters a status line may not';
   return null;
 }
 

@@ -1,10 +1,7 @@
 import type { OutgoingHttpHeaders } from 'node:http';
+import { FIELD_TEXT, TOKEN } from '../../http-grammar.js';
 import { UpstreamError } from '../upstream.errors.js';
 
-/** RFC 9110 §5.6.2 `token`: a field name, a method. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** What a field value may not hold (RFC 9110 §5.5: HTAB, SP, VCHAR, obs-text only): Node's own check of the values it writes. */
-const NOT_IN_FIELD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 /** What a request target may not hold: no whitespace, no control characters. */
 const NOT_IN_TARGET = /[^\x21-\x7e\x80-\xff]/;
 
@@ -37,7 +34,7 @@ export function requestHead(method: string, target: string, host: string, header
 }
 
 function fieldLine(name: string, value: string): string {
-  if (NOT_IN_FIELD_VALUE.test(value)) throw unwritable(`the value of its ${name} header field holds characters a field may not`);
+  if (!FIELD_TEXT.test(value)) throw unwritable(`the value of its ${name} header field holds characters a field may not`);
   return `${name}: ${value}\r\n`;
 }
 
